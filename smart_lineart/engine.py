@@ -1,0 +1,134 @@
+"""The tiling inference engine: grey sketch (uint8) in, lineart (uint8) out, any size.
+
+The result is defined as the network applied to the image on an endless white page. Every
+tile carries `margin` >= half the receptive field of context on each side and starts on the
+network's downsampling grid, so its core is exactly what the whole-image run computes there:
+cores are simply placed side by side and no seam can appear. Only one tile at a time exists
+as float32; the tile size follows from the memory cap and the model's measured activation
+memory per pixel. Imports no Krita or Qt: the CLI, the tests and the plugin all use it.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from . import backends
+from .models import ModelInfo
+from .preprocess import Levels, measure_levels, to_uint8
+
+MB = 1 << 20
+RESERVE_MB = 48  # headroom for the tile's input/output copies and allocator slack
+
+
+class Cancelled(Exception):
+    """The run was cancelled between tiles; nothing was written."""
+
+
+class SettingsError(ValueError):
+    """A slider value the model cannot honour (thickness out of range, unknown brush, ...)."""
+
+
+class MemoryCapError(Exception):
+    """Even the smallest tile does not fit under the memory cap."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    thickness: float = 3.0
+    brush: str | None = None  # None: the model's first preset
+    faint: float | None = None  # None: the model's default
+
+
+def rss_mb() -> float:
+    """Current resident memory of this process (Linux: exact; elsewhere an upper guess)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MB
+    except (OSError, ValueError, AttributeError):
+        import resource  # peak, not current: errs on the safe (smaller tile) side
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / (MB if os.uname().sysname == "Darwin" else 1024)
+
+
+class Engine:
+    def __init__(self, model: ModelInfo, backend: str = "auto", device: str = "auto",
+                 max_memory_mb: float = 768, tile: int | None = None):
+        self.model = model
+        self.runner = backends.load(model.path, backend, device)
+        self.max_memory_mb = max_memory_mb
+        self.tile = tile  # fixed core tile size (tests, benchmarks); None: from the memory cap
+
+    @property
+    def backend(self) -> str:
+        return f"{self.runner.name}/{self.runner.device}"
+
+    def conditions(self, s: Settings) -> dict[str, np.ndarray]:
+        lo, hi = self.model.thickness_range
+        if not (lo <= s.thickness <= hi) or not math.isfinite(s.thickness):
+            raise SettingsError(f"thickness {s.thickness:g} px is outside this model's range {lo:g}-{hi:g} px")
+        faint = self.model.default_faint if s.faint is None else s.faint
+        if not 0.0 <= faint <= 1.0:
+            raise SettingsError(f"faint-line threshold {faint:g} is outside 0-1")
+        brush = np.zeros((1, len(self.model.brushes)), np.float32)
+        if s.brush is not None and s.brush not in self.model.brushes:
+            raise SettingsError(f"unknown brush {s.brush!r}; this model has: {', '.join(self.model.brushes)}")
+        brush[0, self.model.brushes.index(s.brush) if s.brush else 0] = 1.0
+        return {"thickness": np.array([[s.thickness]], np.float32), "brush": brush,
+                "faint": np.array([[faint]], np.float32)}
+
+    def tile_core(self, h: int, w: int) -> tuple[int, int]:
+        """Core tile height/width: as large as the memory cap allows, never larger than needed."""
+        m, margin = self.model.size_multiple, self.model.margin
+        if self.tile:
+            side = self.tile
+        else:
+            # the uint8 result is not resident yet when measured, so it is budgeted here
+            free = self.max_memory_mb - rss_mb() - RESERVE_MB - h * w / MB
+            span = math.sqrt(max(free, 0) * MB / self.model.bytes_per_pixel)
+            side = int(span - 2 * margin) // m * m
+            if side < m:
+                need = rss_mb() + RESERVE_MB + self.model.bytes_per_pixel * (m + 2 * margin) ** 2 / MB
+                raise MemoryCapError(f"--max-memory {self.max_memory_mb:g} MB is too small for this model "
+                                     f"(needs about {need:.0f} MB)")
+        up = lambda n: -(-n // m) * m  # noqa: E731
+        return min(side, up(h)), min(side, up(w))
+
+    def run(self, grey: np.ndarray, settings: Settings = Settings(),
+            progress: Callable[[int, int], None] | None = None,
+            cancelled: Callable[[], bool] | None = None, levels: Levels | None = None) -> np.ndarray:
+        """grey: HxW uint8 sketch on white. Returns HxW uint8 lineart (255 = white)."""
+        cond = self.conditions(settings)
+        h, w = grey.shape
+        if levels is None:
+            levels = measure_levels(grey)
+        th, tw = self.tile_core(h, w)
+        margin = self.model.margin
+        out = np.empty((h, w), np.uint8)
+        origins = [(y, x) for y in range(0, h, th) for x in range(0, w, tw)]
+        window = np.empty((th + 2 * margin, tw + 2 * margin), np.uint8)
+        for i, (y, x) in enumerate(origins):
+            if cancelled is not None and cancelled():
+                raise Cancelled("cancelled")
+            _read_window(grey, y - margin, x - margin, window)
+            net_in = levels.apply(window, y - margin, x - margin)[None, None]
+            pred = self.runner.run(net_in, cond)[0, 0]
+            core = pred[margin:margin + min(th, h - y), margin:margin + min(tw, w - x)]
+            out[y:y + core.shape[0], x:x + core.shape[1]] = to_uint8(core)
+            if progress is not None:
+                progress(i + 1, len(origins))
+        return out
+
+
+def _read_window(grey: np.ndarray, y0: int, x0: int, window: np.ndarray) -> None:
+    """Copy grey[y0:, x0:] into `window`, white wherever the window leaves the image."""
+    h, w = grey.shape
+    wh, ww = window.shape
+    window.fill(255)
+    sy, sx = max(y0, 0), max(x0, 0)
+    ey, ex = min(y0 + wh, h), min(x0 + ww, w)
+    if sy < ey and sx < ex:
+        window[sy - y0:ey - y0, sx - x0:ex - x0] = grey[sy:ey, sx:ex]

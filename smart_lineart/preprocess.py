@@ -1,0 +1,147 @@
+"""Turn any sketch pixels into the network's input: grey, on white, contrast-normalised.
+
+Shared by the engine and by training, so the network is trained on exactly what it sees
+at run time. Numpy only (runs inside Krita's Python too).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Rec. 709 luma weights applied to gamma-encoded values (Krita's HSY' luma), not HSV value:
+# a light-blue guide line stays light instead of becoming as dark as its darkest channel.
+LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+
+BLOCK = 16  # background is estimated per BLOCK x BLOCK cell, then smoothed
+MIN_INK_DARKNESS = 0.2  # below this the page is treated as (nearly) blank: no contrast boost
+
+
+def grey_on_white(pixels: np.ndarray) -> np.ndarray:
+    """HxW, HxWx1..4 (grey, grey+alpha, RGB, RGBA) in [0, 1] float -> HxW float32 grey.
+
+    Transparency is composited onto white, so a transparent sketch layer reads as paper.
+    """
+    p = np.asarray(pixels, dtype=np.float32)
+    if p.ndim == 2:
+        return p
+    channels = p.shape[2]
+    if channels in (1, 2):
+        grey = p[..., 0]
+    elif channels in (3, 4):
+        grey = p[..., :3] @ LUMA
+    else:
+        raise ValueError(f"unsupported channel count {channels}")
+    if channels in (2, 4):
+        alpha = p[..., -1]
+        grey = grey * alpha + (1.0 - alpha)
+    return grey
+
+
+def to_uint8(grey: np.ndarray) -> np.ndarray:
+    return np.clip(grey * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class Levels:
+    """Whole-image statistics that make the network input independent of paper and pencil.
+
+    background: paper brightness per BLOCK cell (uneven lighting, tinted paper), smoothed.
+    ink: darkness (relative to paper) of the main strokes; lines are measured against it.
+    """
+
+    background: np.ndarray  # (ceil(H/BLOCK), ceil(W/BLOCK)) float32
+    ink: float
+
+    def apply(self, grey_u8: np.ndarray, y0: int, x0: int) -> np.ndarray:
+        """Normalise a window of the grey image whose top-left pixel is (y0, x0).
+
+        Pointwise given the statistics, so tiles normalise exactly like the whole image.
+        """
+        h, w = grey_u8.shape
+        bg = _bilinear(self.background, y0, x0, h, w)
+        darkness = 1.0 - grey_u8.astype(np.float32) * (1.0 / 255.0) / bg
+        return 1.0 - np.clip(darkness * (1.0 / self.ink), 0.0, 1.0)
+
+
+def measure_levels(grey_u8: np.ndarray, band_rows: int = 1024) -> Levels:
+    """Estimate paper brightness and main-stroke darkness of a whole uint8 grey image.
+
+    Works through row bands so a huge page is never converted to float at once.
+    """
+    h, w = grey_u8.shape
+    background = _smooth(_block_paper(grey_u8, band_rows))
+    hist = np.zeros(256, dtype=np.int64)
+    band_rows -= band_rows % BLOCK
+    for y0 in range(0, h, band_rows):
+        band = grey_u8[y0:y0 + band_rows]
+        bg = _bilinear(background, y0, 0, band.shape[0], w)
+        darkness = 1.0 - band.astype(np.float32) * (1.0 / 255.0) / bg
+        hist += np.bincount(np.clip(darkness * 255.0, 0, 255).astype(np.uint8).ravel(), minlength=256)
+    return Levels(background, _main_ink_darkness(hist))
+
+
+def _block_paper(grey_u8: np.ndarray, band_rows: int) -> np.ndarray:
+    """Paper brightness per cell: a high percentile, so ink and noise do not pull it down."""
+    h, w = grey_u8.shape
+    bh, bw = -(-h // BLOCK), -(-w // BLOCK)
+    out = np.empty((bh, bw), dtype=np.float32)
+    band_rows -= band_rows % BLOCK
+    for y0 in range(0, h, band_rows):
+        band = grey_u8[y0:y0 + band_rows]
+        rows = band.shape[0]
+        padded = np.pad(band, ((0, -rows % BLOCK), (0, -w % BLOCK)), mode="edge")
+        cells = padded.reshape(padded.shape[0] // BLOCK, BLOCK, bw, BLOCK).transpose(0, 2, 1, 3)
+        cells = cells.reshape(cells.shape[0], bw, BLOCK * BLOCK)
+        k = int(BLOCK * BLOCK * 0.8)
+        out[y0 // BLOCK:y0 // BLOCK + cells.shape[0]] = np.partition(cells, k, axis=2)[:, :, k]
+    return out / 255.0
+
+
+def _smooth(cells: np.ndarray) -> np.ndarray:
+    """Closing (max then min filter: fills cells covered by ink, yet leaves a lighting ramp
+    unchanged, where a max filter alone would brighten it), then a box blur. Bridges ink
+    up to 4 cells wide; the outermost 2 cells of a lighting ramp are biased slightly bright."""
+    r = 2
+    return _box(-_maxf(-_maxf(cells, r), r), 2).clip(0.05, 1.0)
+
+
+def _maxf(a: np.ndarray, r: int) -> np.ndarray:
+    p = np.pad(a, r, mode="edge")
+    h, w = a.shape
+    rows = np.max([p[i:i + h, :] for i in range(2 * r + 1)], axis=0)
+    return np.max([rows[:, i:i + w] for i in range(2 * r + 1)], axis=0)
+
+
+def _box(a: np.ndarray, r: int) -> np.ndarray:
+    p = np.pad(a, r, mode="edge")
+    h, w = a.shape
+    rows = np.mean([p[i:i + h, :] for i in range(2 * r + 1)], axis=0)
+    return np.mean([rows[:, i:i + w] for i in range(2 * r + 1)], axis=0).astype(np.float32)
+
+
+def _main_ink_darkness(hist: np.ndarray) -> float:
+    """Darkness of the main strokes: the 90th percentile of clearly inked pixels."""
+    ink = hist.copy()
+    ink[:26] = 0  # darkness < 0.1: paper, noise, the faintest anti-aliasing
+    total = ink.sum()
+    if total == 0:
+        return 1.0
+    level = np.searchsorted(np.cumsum(ink), 0.9 * total) / 255.0
+    return float(max(level, MIN_INK_DARKNESS))
+
+
+def _bilinear(cells: np.ndarray, y0: int, x0: int, h: int, w: int) -> np.ndarray:
+    """Cell values interpolated at pixel centres of the window (y0, x0, h, w)."""
+    ch, cw = cells.shape
+    ys = np.clip((np.arange(y0, y0 + h, dtype=np.float32) + 0.5) / BLOCK - 0.5, 0, ch - 1)
+    xs = np.clip((np.arange(x0, x0 + w, dtype=np.float32) + 0.5) / BLOCK - 0.5, 0, cw - 1)
+    yi = np.minimum(ys.astype(np.int64), ch - 2) if ch > 1 else np.zeros(h, np.int64)
+    xi = np.minimum(xs.astype(np.int64), cw - 2) if cw > 1 else np.zeros(w, np.int64)
+    fy = (ys - yi)[:, None] if ch > 1 else np.zeros((h, 1), np.float32)
+    fx = (xs - xi)[None, :] if cw > 1 else np.zeros((1, w), np.float32)
+    yj = np.minimum(yi + 1, ch - 1)
+    xj = np.minimum(xi + 1, cw - 1)
+    top = cells[yi][:, xi] * (1 - fx) + cells[yi][:, xj] * fx
+    bot = cells[yj][:, xi] * (1 - fx) + cells[yj][:, xj] * fx
+    return (top * (1 - fy) + bot * fy).astype(np.float32)

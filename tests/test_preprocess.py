@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from smart_lineart.preprocess import BLOCK, grey_on_white, measure_levels, to_uint8
+
+
+def px(*values: float) -> np.ndarray:
+    return np.array(values, np.float32).reshape(1, 1, -1)
+
+
+@pytest.mark.parametrize("rgb, luma", [
+    ((1, 0, 0), 0.2126), ((0, 1, 0), 0.7152), ((0, 0, 1), 0.0722), ((1, 1, 1), 1.0), ((0, 0, 0), 0.0),
+    ((0.55, 0.8, 1.0), 0.2126 * 0.55 + 0.7152 * 0.8 + 0.0722),  # non-photo blue stays light
+])
+def test_luma_uses_rec709_weights_on_encoded_values(rgb, luma):
+    assert grey_on_white(px(*rgb))[0, 0] == pytest.approx(luma, abs=1e-6)
+
+
+def test_desaturation_is_not_hsv_value():
+    # HSV value of pure blue is 1.0 (it would vanish as white); luma keeps it as dark ink
+    assert grey_on_white(px(0, 0, 1))[0, 0] < 0.1
+
+
+@pytest.mark.parametrize("pixel, grey", [
+    ((0, 0, 0, 0), 1.0),  # fully transparent: paper
+    ((0, 0, 0, 1), 0.0),  # opaque black
+    ((0, 0, 0, 0.5), 0.5),  # half-transparent black on white
+    ((1, 0, 0, 0.5), 0.5 + 0.5 * 0.2126),
+    ((0.2, 0.4), 0.68),  # grey + alpha
+    ((0.3,), 0.3),
+])
+def test_alpha_composites_onto_white(pixel, grey):
+    assert grey_on_white(px(*pixel))[0, 0] == pytest.approx(grey, abs=1e-6)
+
+
+def test_to_uint8_rounds_and_clips():
+    assert to_uint8(np.array([-0.5, 0.0, 0.5, 1.0, 2.0])).tolist() == [0, 0, 128, 255, 255]
+
+
+def test_levels_flatten_uneven_paper_and_stretch_faint_pencil():
+    h, w = 256, 384
+    paper = np.linspace(0.6, 0.95, w, dtype=np.float32)[None, :].repeat(h, 0)  # a shadow across the page
+    img = paper.copy()
+    img[100:102, :] *= 0.6  # a light pencil line, 40% darker than the paper under it
+    grey = to_uint8(img)
+    out = measure_levels(grey).apply(grey, 0, 0)
+    inner = slice(3 * BLOCK, w - 3 * BLOCK)
+    assert np.abs(out[10:90, inner] - 1.0).max() < 0.06  # paper is white, shadow or not
+    assert np.abs(out[10:90] - 1.0).max() < 0.15  # border cells: close
+    assert out[100:102].mean() < 0.1  # the main stroke is full ink
+
+
+def test_levels_of_blank_page_stay_white():
+    grey = np.full((40, 40), 250, np.uint8)
+    grey[5, 5] = 240  # a speck of noise must not be stretched into ink
+    out = measure_levels(grey).apply(grey, 0, 0)
+    assert out.min() > 0.8
+
+
+def test_levels_apply_is_the_same_on_windows():
+    rng = np.random.default_rng(0)
+    grey = (rng.random((3 * BLOCK + 5, 5 * BLOCK + 3)) * 255).astype(np.uint8)
+    lv = measure_levels(grey)
+    whole = lv.apply(grey, 0, 0)
+    np.testing.assert_allclose(lv.apply(grey[17:40, 23:70], 17, 23), whole[17:40, 23:70], atol=1e-6)

@@ -1,0 +1,111 @@
+"""Export a trained run to `models/<name>.onnx` and write its model card `models/<name>.json`.
+
+    python -m training.export --run runs/lineart-v1 --name lineart-v1
+
+The card records what the engine needs (brushes, thickness range, receptive field, size
+multiple, measured activation memory per pixel) and how the model was made (recipe, seed,
+training time). `python -m training.evaluate` adds the metrics.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from training.model import SIZE_MULTIPLE, LineartNet, macs_per_pixel, receptive_field
+from training.synth import BRUSHES, DEFAULT_FAINT, THICKNESS_RANGE
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Runs the model once on a square input in a fresh process and prints its peak RSS in KiB.
+_PROBE = """
+import resource, sys, numpy as np
+from smart_lineart import backends
+r = backends.load(sys.argv[1], sys.argv[2], "CPU")
+side, k = int(sys.argv[3]), int(sys.argv[4])
+cond = {"thickness": np.full((1, 1), 3, np.float32), "brush": np.eye(k, dtype=np.float32)[:1],
+        "faint": np.full((1, 1), 0.3, np.float32)}
+if side:
+    r.run(np.ones((1, 1, side, side), np.float32), cond)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def export_onnx(model: LineartNet, path: Path) -> None:
+    k = len(BRUSHES)
+    args = (torch.ones(1, 1, 64, 64), torch.full((1, 1), 3.0), torch.eye(k)[:1], torch.full((1, 1), 0.3))
+    torch.onnx.export(model, args, str(path), input_names=["image", "thickness", "brush", "faint"],
+                      output_names=["lineart"], dynamic_axes={"image": {2: "height", 3: "width"},
+                                                               "lineart": {2: "height", 3: "width"}},
+                      opset_version=17, dynamo=False)
+
+
+def activation_bytes_per_pixel(path: Path) -> float:
+    """Peak memory growth per input pixel, measured in each backend (the larger is kept)."""
+    worst = 0.0
+    for backend in ("onnxruntime", "openvino"):
+        rss = {}
+        for side in (512, 1536):
+            out = subprocess.run([sys.executable, "-c", _PROBE, str(path), backend, str(side), str(len(BRUSHES))],
+                                 capture_output=True, text=True, check=True, cwd=ROOT)
+            rss[side] = int(out.stdout.split()[-1]) * 1024
+        worst = max(worst, (rss[1536] - rss[512]) / (1536 ** 2 - 512 ** 2))
+    return round(worst * 1.15, 1)  # 15% headroom for allocator variation
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--out", default=str(ROOT / "models"))
+    a = ap.parse_args()
+    run = Path(a.run)
+    best = torch.load(run / "best.pt", weights_only=False)
+    last = torch.load(run / "last.pt", weights_only=False)
+    model = LineartNet(len(BRUSHES))
+    model.load_state_dict(best["model"])
+    model.eval()
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    onnx_path = out / f"{a.name}.onnx"
+    export_onnx(model, onnx_path)
+    card_path = onnx_path.with_suffix(".json")
+    old = json.loads(card_path.read_text()) if card_path.exists() else {}
+    train_args = last["args"]
+    card = {
+        "name": a.name,
+        "description": "Rough sketch -> clean lineart. Fully convolutional conditioned U-Net (FiLM on thickness, "
+                       "brush preset and faint-line threshold), no convolution at full resolution.",
+        "brushes": list(BRUSHES),
+        "thickness_range": list(THICKNESS_RANGE),
+        "default_faint": DEFAULT_FAINT,
+        "receptive_field": receptive_field(model),
+        "size_multiple": SIZE_MULTIPLE,
+        "bytes_per_pixel": activation_bytes_per_pixel(onnx_path),
+        "inputs": {"image": "float32 (1,1,H,W), white=1 ink=0, H and W multiples of size_multiple",
+                   "thickness": "float32 (1,1) px", "brush": "float32 (1,K) one-hot over brushes",
+                   "faint": "float32 (1,1) in [0,1]"},
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "macs_per_pixel": macs_per_pixel(model),
+        "data": "Synthetic only: random clean curves rendered as rough sketches by training/synth.py "
+                "(no external images; the real sketches in shared/validation were only looked at).",
+        "recipe": f"python -m training.train --run {run.as_posix()} --minutes {train_args['minutes']:g} "
+                  f"--seed {train_args['seed']} --val-every {train_args['val_every']} --patience {train_args['patience']}"
+                  f" && python -m training.export --run {run.as_posix()} --name {a.name}",
+        "seed": train_args["seed"],
+        "training": {"steps": last["state"]["step"], "minutes": round(last["state"]["seconds"] / 60, 1),
+                     "best_val_loss": round(best["state"]["best"], 5), "best_step": best["state"]["step"],
+                     "batch": train_args["batch"], "patch": train_args["size"],
+                     "hardware": "2-core x86-64 CPU (AVX-512), bf16 autocast"},
+        "metrics": old.get("metrics", {}),
+    }
+    card_path.write_text(json.dumps(card, indent=1) + "\n")
+    print(f"wrote {onnx_path} and {card_path}")
+
+
+if __name__ == "__main__":
+    main()

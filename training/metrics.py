@@ -1,0 +1,104 @@
+"""Lineart quality metrics on images with white = 1, ink = 0 (numpy only).
+
+- precision / recall / F1 of ink pixels (value < INK) at a tolerance of 1, 2, 4 px;
+- Chamfer distance (mean of both directions, each distance truncated at CHAMFER_CAP px);
+- skeleton (centre-line) length ratio output/target: doubled lines inflate it, gaps shrink it;
+- line width = ink mass / skeleton length, to compare with the requested thickness;
+- mid-grey share: of the pixels with any ink, how many are 0.2..0.8 grey (blur, haze).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+INK = 0.75
+CHAMFER_CAP = 16
+
+
+def _disk(r: int) -> list[tuple[int, int]]:
+    return [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if dy * dy + dx * dx <= r * r + r]
+
+
+def dilate(mask: np.ndarray, r: int) -> np.ndarray:
+    """Binary dilation by a digital disk of radius r."""
+    if r == 0:
+        return mask.copy()
+    h, w = mask.shape
+    p = np.pad(mask, r)
+    out = np.zeros_like(mask)
+    for dy, dx in _disk(r):
+        out |= p[r + dy:r + dy + h, r + dx:r + dx + w]
+    return out
+
+
+def distance_to(mask: np.ndarray, cap: int = CHAMFER_CAP) -> np.ndarray:
+    """Distance (in whole px, by growing disks) from every pixel to the mask, capped."""
+    dist = np.full(mask.shape, float(cap), np.float32)
+    for r in range(cap - 1, -1, -1):
+        dist[dilate(mask, r)] = r
+    return dist
+
+
+def prf(pred_ink: np.ndarray, target_ink: np.ndarray, tol: int) -> tuple[float, float, float]:
+    """Precision, recall, F1 of ink pixels, each matched within `tol` px of the other side."""
+    tp_p = (pred_ink & dilate(target_ink, tol)).sum()
+    tp_r = (target_ink & dilate(pred_ink, tol)).sum()
+    p = tp_p / pred_ink.sum() if pred_ink.any() else float(not target_ink.any())
+    r = tp_r / target_ink.sum() if target_ink.any() else 1.0
+    return float(p), float(r), float(2 * p * r / (p + r)) if p + r > 0 else 0.0
+
+
+def chamfer(pred_ink: np.ndarray, target_ink: np.ndarray) -> float:
+    if not pred_ink.any() or not target_ink.any():
+        return 0.0 if pred_ink.any() == target_ink.any() else float(CHAMFER_CAP)
+    return float(0.5 * (distance_to(target_ink)[pred_ink].mean() + distance_to(pred_ink)[target_ink].mean()))
+
+
+def skeleton(mask: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning to a one-pixel-wide centre line."""
+    img = np.pad(mask.astype(np.uint8), 1)
+    while True:
+        changed = False
+        for step in (0, 1):
+            p = img
+            n = [p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:], p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2]]
+            b = sum(x.astype(np.int32) for x in n)
+            seq = n + [n[0]]
+            a = sum(((seq[i] == 0) & (seq[i + 1] == 1)).astype(np.int32) for i in range(8))
+            if step == 0:
+                c = (n[0] * n[2] * n[4] == 0) & (n[2] * n[4] * n[6] == 0)
+            else:
+                c = (n[0] * n[2] * n[6] == 0) & (n[0] * n[4] * n[6] == 0)
+            kill = (p[1:-1, 1:-1] == 1) & (b >= 2) & (b <= 6) & (a == 1) & c
+            if kill.any():
+                img[1:-1, 1:-1][kill] = 0
+                changed = True
+        if not changed:
+            return img[1:-1, 1:-1].astype(bool)
+
+
+def line_width(img: np.ndarray) -> float:
+    """Average stroke width: ink mass (anti-aliasing counted fractionally) per centre-line px."""
+    length = skeleton(img < 0.5).sum()
+    return float((1.0 - img).sum() / length) if length else 0.0
+
+
+def mid_grey_share(img: np.ndarray) -> float:
+    inked = img < 0.98
+    return float(((img > 0.2) & (img < 0.8)).sum() / inked.sum()) if inked.any() else 0.0
+
+
+def compare(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
+    """Every metric for one output/target pair (both float, white = 1)."""
+    pi, ti = pred < INK, target < INK
+    out: dict[str, float] = {}
+    for tol in (1, 2, 4):
+        p, r, f = prf(pi, ti, tol)
+        out[f"precision@{tol}"], out[f"recall@{tol}"], out[f"f1@{tol}"] = p, r, f
+    out["chamfer"] = chamfer(pi, ti)
+    ts = skeleton(target < 0.5).sum()
+    out["skeleton_ratio"] = float(skeleton(pred < 0.5).sum() / ts) if ts else 1.0
+    out["width"] = line_width(pred)
+    out["target_width"] = line_width(target)
+    out["mid_grey"] = mid_grey_share(pred)
+    out["target_mid_grey"] = mid_grey_share(target)
+    return out

@@ -1,0 +1,128 @@
+"""The lineart network: a small conditioned U-Net that never convolves at full resolution.
+
+Input pixels are folded 2x2 into channels (PixelUnshuffle) and the output is unfolded
+(PixelShuffle), so the most expensive, memory-bound level of a classic U-Net disappears while
+every output pixel is still predicted individually (crisp 1 px lines stay possible).
+Line thickness, brush preset and faint-line threshold modulate every block (FiLM), so one
+network serves every slider position.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+WIDTHS = (24, 48, 80, 128)  # channels at 1/2, 1/4, 1/8, 1/16 resolution
+SIZE_MULTIPLE = 16  # 2 (fold) * 2**3 (three stride-2 levels)
+
+
+def conditions(thickness: torch.Tensor, brush: torch.Tensor, faint: torch.Tensor) -> torch.Tensor:
+    """(N,1) px, (N,K) one-hot, (N,1) -> (N, K+2) network conditioning vector."""
+    return torch.cat([torch.log(thickness) / math.log(8.0), brush, faint], dim=1)
+
+
+class FiLM(nn.Module):
+    def __init__(self, n_cond: int, channels: int):
+        super().__init__()
+        self.proj = nn.Linear(n_cond, 2 * channels)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.proj(cond)[:, :, None, None].chunk(2, dim=1)
+        return x * (1 + gamma) + beta
+
+
+class Block(nn.Module):
+    """conv-relu-conv-relu with a residual path, then FiLM; optional stride-2 entry."""
+
+    def __init__(self, cin: int, cout: int, n_cond: int, stride: int = 1, dilation: int = 1):
+        super().__init__()
+        self.a = nn.Conv2d(cin, cout, 3, stride, 1)
+        self.b = nn.Conv2d(cout, cout, 3, 1, dilation, dilation=dilation)
+        self.film = FiLM(n_cond, cout)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        h = self.act(self.a(x))
+        return self.film(self.act(h + self.b(h)), cond)
+
+
+class LineartNet(nn.Module):
+    def __init__(self, n_brushes: int, widths: tuple[int, ...] = WIDTHS):
+        super().__init__()
+        n_cond = n_brushes + 2
+        c1, c2, c3, c4 = widths
+        self.cond = nn.Sequential(nn.Linear(n_cond, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU())
+        nc = 32
+        self.fold = nn.PixelUnshuffle(2)
+        self.e1 = Block(4, c1, nc)
+        self.e2 = Block(c1, c2, nc, stride=2)
+        self.e3 = Block(c2, c3, nc, stride=2)
+        self.e4 = Block(c3, c4, nc, stride=2)
+        self.mid = Block(c4, c4, nc, dilation=2)
+        self.up3 = nn.ConvTranspose2d(c4, c3, 2, 2)
+        self.d3 = Block(2 * c3, c3, nc)
+        self.up2 = nn.ConvTranspose2d(c3, c2, 2, 2)
+        self.d2 = Block(2 * c2, c2, nc)
+        self.up1 = nn.ConvTranspose2d(c2, c1, 2, 2)
+        self.d1 = Block(2 * c1, c1, nc)
+        self.out = nn.Conv2d(c1, 4, 3, 1, 1)
+        self.unfold = nn.PixelShuffle(2)
+
+    def forward(self, image: torch.Tensor, thickness: torch.Tensor, brush: torch.Tensor,
+                faint: torch.Tensor, logits: bool = False) -> torch.Tensor:
+        """image (N,1,H,W) white=1 ink=0, H and W multiples of SIZE_MULTIPLE -> same shape
+        (or, for training, the pre-sigmoid logits)."""
+        cond = self.cond(conditions(thickness, brush, faint))
+        x = self.fold(1.0 - image)  # ink positive, so zero padding reads as paper
+        s1 = self.e1(x, cond)
+        s2 = self.e2(s1, cond)
+        s3 = self.e3(s2, cond)
+        h = self.mid(self.e4(s3, cond), cond)
+        h = self.d3(torch.cat([self.up3(h), s3], 1), cond)
+        h = self.d2(torch.cat([self.up2(h), s2], 1), cond)
+        h = self.d1(torch.cat([self.up1(h), s1], 1), cond)
+        z = self.unfold(self.out(h))
+        return z if logits else torch.sigmoid(z)
+
+
+def macs_per_pixel(model: nn.Module, size: int = 256) -> float:
+    """Multiply-adds per input pixel, counted with forward hooks on a size x size input."""
+    total = 0
+
+    def hook(mod, inp, out):
+        nonlocal total
+        if isinstance(mod, nn.Conv2d):
+            total += out.numel() * mod.in_channels // mod.groups * mod.kernel_size[0] * mod.kernel_size[1]
+        elif isinstance(mod, nn.ConvTranspose2d):
+            total += inp[0].numel() * mod.out_channels * mod.kernel_size[0] * mod.kernel_size[1]
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    k = model.cond[0].in_features - 2
+    with torch.no_grad():
+        model(torch.ones(1, 1, size, size), torch.ones(1, 1) * 3, torch.eye(k)[:1], torch.ones(1, 1) * 0.3)
+    for h in handles:
+        h.remove()
+    return total / (size * size)
+
+
+def receptive_field(model: nn.Module) -> int:
+    """Theoretical receptive field (px) from layer arithmetic along the deepest path."""
+    # fold(2) -> e1(2 convs) -> e2,e3,e4 (stride-2 conv + conv) -> mid (conv + dilated conv)
+    # -> back up through d3, d2, d1 (2 convs each) -> out conv -> unfold.
+    rf, jump = 2, 2  # after the 2x2 fold, one position covers 2 px and steps by 2 px
+    def conv(k: int, stride: int = 1, dilation: int = 1) -> None:
+        nonlocal rf, jump
+        rf += (k - 1) * dilation * jump
+        jump *= stride
+    conv(3); conv(3)  # e1
+    for _ in range(3):  # e2..e4
+        conv(3, 2); conv(3)
+    conv(3); conv(3, dilation=2)  # mid
+    for _ in range(3):  # d3..d1: transposed conv (k=2, s=2) does not widen it, 2 convs each
+        jump //= 2
+        conv(3); conv(3)
+    conv(3)  # out
+    return rf

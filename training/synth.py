@@ -1,0 +1,410 @@
+"""Synthetic training pairs: clean curves -> (rough sketch, clean lineart in a brush style).
+
+There is no dataset we may use, so every pair is generated here from a seed. A drawing is a
+set of intended curves (splines, arcs, closed shapes, corners, crossings, junctions, small
+marks, close parallel strands) plus construction lines. The sketch draws each intended curve
+with 1-4 wobbly, bowed, overshooting or broken strokes, adds faint construction lines and
+blue guides, and is put on tinted, unevenly lit, grainy paper or on a transparent layer.
+The target renders the intended curves only, at the requested thickness and brush.
+
+    python -m training.synth --preview preview.png   # a grid of pairs to look at
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from smart_lineart.preprocess import grey_on_white, measure_levels, to_uint8
+
+BRUSHES = ("fineliner", "inking-pen", "brush-pen", "pencil")
+THICKNESS_RANGE = (1.0, 8.0)
+FAINT_RANGE = (0.15, 0.55)
+DEFAULT_FAINT = 0.32
+PENCIL_INK = 0.6  # darkness of the pencil preset's lines (lighter grey than ink)
+SS = 4  # supersampling factor for anti-aliased rendering
+
+
+@dataclass
+class Stroke:
+    pts: np.ndarray  # (N, 2) x, y in pixels, ~1 px apart
+    width: np.ndarray  # (N,) pixels
+    darkness: np.ndarray  # (N,) 0..1
+
+
+# ---------------------------------------------------------------- clean curves
+
+def _resample(pts: np.ndarray, step: float = 1.0) -> np.ndarray:
+    seg = np.hypot(*np.diff(pts, axis=0).T)
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    if s[-1] < step:
+        return pts[[0, -1]] if len(pts) > 1 else np.repeat(pts, 2, axis=0)
+    t = np.linspace(0.0, s[-1], int(s[-1] / step) + 1)
+    return np.stack([np.interp(t, s, pts[:, 0]), np.interp(t, s, pts[:, 1])], axis=1)
+
+
+def _catmull_rom(ctrl: np.ndarray, closed: bool) -> np.ndarray:
+    p = np.concatenate([ctrl[-1:], ctrl, ctrl[:2]]) if closed else \
+        np.concatenate([2 * ctrl[:1] - ctrl[1:2], ctrl, 2 * ctrl[-1:] - ctrl[-2:-1]])
+    u = np.linspace(0, 1, 12, endpoint=False)[:, None]
+    out = []
+    for i in range(1, len(p) - 2):
+        p0, p1, p2, p3 = p[i - 1], p[i], p[i + 1], p[i + 2]
+        out.append(0.5 * ((2 * p1) + (-p0 + p2) * u + (2 * p0 - 5 * p1 + 4 * p2 - p3) * u ** 2
+                          + (-p0 + 3 * p1 - 3 * p2 + p3) * u ** 3))
+    out.append(p[-2:-1] if not closed else p[1:2])
+    return _resample(np.concatenate(out))
+
+
+def _spline(rng, c, scale) -> np.ndarray:
+    n = rng.integers(3, 7)
+    step = scale * rng.uniform(0.25, 0.6)
+    ang = rng.uniform(0, 2 * np.pi)
+    turn = rng.normal(0, rng.uniform(0.2, 0.9), n).cumsum()
+    pts = np.cumsum(np.stack([np.cos(ang + turn), np.sin(ang + turn)], 1) * step, axis=0)
+    return _catmull_rom(pts - pts.mean(0) + c, closed=False)
+
+
+def _ellipse(rng, c, scale, closed) -> np.ndarray:
+    rx, ry = scale * rng.uniform(0.08, 0.5, 2)
+    rot = rng.uniform(0, np.pi)
+    a0 = rng.uniform(0, 2 * np.pi)
+    span = 2 * np.pi if closed else rng.uniform(0.4, 1.6) * np.pi
+    n = max(int(span * max(rx, ry)), 8)
+    t = a0 + np.linspace(0, span, n + 1)
+    x, y = rx * np.cos(t), ry * np.sin(t)
+    return _resample(np.stack([c[0] + x * np.cos(rot) - y * np.sin(rot), c[1] + x * np.sin(rot) + y * np.cos(rot)], 1))
+
+
+def _corners(rng, c, scale) -> tuple[np.ndarray, bool]:
+    closed = rng.random() < 0.4
+    n = rng.integers(3, 6)
+    if closed:
+        ang = np.sort(rng.uniform(0, 2 * np.pi, n))
+        r = scale * rng.uniform(0.15, 0.45, n)
+        v = c + np.stack([np.cos(ang), np.sin(ang)], 1) * r[:, None]
+        v = np.concatenate([v, v[:1]])
+    else:
+        ang = rng.uniform(0, 2 * np.pi) + np.concatenate([[0], rng.choice([-1, 1], n - 2) * rng.uniform(0.5, 2.4, n - 2)]).cumsum()
+        v = np.concatenate([[[0, 0]], np.cumsum(np.stack([np.cos(ang), np.sin(ang)], 1) * scale * rng.uniform(0.15, 0.5, (n - 1, 1)), 0)])
+        v = v - v.mean(0) + c
+    return _resample(v), closed
+
+
+def random_drawing(rng: np.random.Generator, size: int) -> tuple[list[tuple[np.ndarray, bool]], list[np.ndarray], float]:
+    """Intended curves (points, closed), construction lines, and the typical curve scale."""
+    scale = size * rng.uniform(0.25, 0.9)
+    curves: list[tuple[np.ndarray, bool]] = []
+    for _ in range(rng.integers(4, 14)):
+        c = rng.uniform(-0.1, 1.1, 2) * size
+        kind = rng.random()
+        if kind < 0.35:
+            curves.append((_spline(rng, c, scale), False))
+        elif kind < 0.55:
+            closed = rng.random() < 0.5
+            curves.append((_ellipse(rng, c, scale, closed), closed))
+        elif kind < 0.7:
+            curves.append(_corners(rng, c, scale))
+        elif kind < 0.8:  # strands: a curve with 1-3 near-parallel companions (hair, folds)
+            base = _spline(rng, c, scale)
+            gap = rng.uniform(7, 18)
+            nrm = _normals(base)
+            for k in range(rng.integers(2, 5)):
+                bend = np.sin(np.linspace(0, np.pi, len(base)))[:, None] * rng.normal(0, 3)
+                curves.append((base + nrm * (k * gap + bend), False))
+        elif kind < 0.9 and curves:  # junction: start on an existing curve
+            host = curves[rng.integers(len(curves))][0]
+            p = host[rng.integers(len(host))]
+            tail = _spline(rng, p, scale * 0.6)
+            curves.append((tail - tail[0] + p, False))
+        else:  # small details: eyes, ticks, dots
+            for _ in range(rng.integers(1, 5)):
+                q = c + rng.normal(0, scale * 0.15, 2)
+                if rng.random() < 0.5:
+                    curves.append((_ellipse(rng, q, rng.uniform(8, 30), True), True))
+                else:
+                    d = rng.normal(0, 1, 2)
+                    curves.append((_resample(np.stack([q, q + d / np.hypot(*d) * rng.uniform(3, 12)])), False))
+    guides = []
+    for _ in range(rng.integers(0, 5)):
+        if rng.random() < 0.6:  # long straight guide / perspective line
+            p = rng.uniform(0, size, 2)
+            d = rng.normal(0, 1, 2)
+            d /= np.hypot(*d)
+            guides.append(_resample(np.stack([p - d * size, p + d * size])))
+        else:
+            guides.append(_ellipse(rng, rng.uniform(0, size, 2), scale * 1.2, rng.random() < 0.7))
+    return curves, guides, scale
+
+
+def _normals(pts: np.ndarray) -> np.ndarray:
+    d = np.gradient(pts, axis=0)
+    d /= np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-6)[:, None]
+    return np.stack([-d[:, 1], d[:, 0]], 1)
+
+
+def _arclength(pts: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))])
+
+
+# ---------------------------------------------------------------- rendering
+
+def _draw(strokes: list[Stroke], size: int, ss: int = SS) -> np.ndarray:
+    """Anti-aliased darkness (0 paper .. 1 ink) of variable-width strokes; overlaps take the max."""
+    img = Image.new("L", (size * ss, size * ss), 0)
+    draw = ImageDraw.Draw(img)
+    chunk = 6
+    for st in sorted(strokes, key=lambda s: float(s.darkness.mean())):
+        p = (st.pts + 0.5) * ss - 0.5
+        starts = np.arange(0, max(len(p) - 1, 1), chunk)
+        widths = np.add.reduceat(st.width, starts) / np.diff(np.append(starts, len(p))) * ss
+        values = (255 * np.add.reduceat(st.darkness, starts) / np.diff(np.append(starts, len(p))) + 0.5).astype(int)
+        for i, w, v in zip(starts.tolist(), widths.tolist(), values.tolist()):
+            seg = p[i:i + chunk + 1]
+            if len(seg) > 1:
+                draw.line(seg.ravel().tolist(), fill=v, width=max(int(round(w)), 1))
+            r = w / 2
+            if r >= 1:  # round joins and caps
+                x, y = seg[0]
+                draw.ellipse((x - r, y - r, x + r, y + r), fill=v)
+                if i + chunk + 1 >= len(p):
+                    x, y = seg[-1]
+                    draw.ellipse((x - r, y - r, x + r, y + r), fill=v)
+    if ss > 1:
+        img = img.resize((size, size), Image.BOX)
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0, 1)
+    return x * x * (3 - 2 * x)
+
+
+def target_strokes(curves, thickness: float, brush: str) -> list[Stroke]:
+    """The intended curves as clean strokes of the brush preset."""
+    out = []
+    for pts, closed in curves:
+        s = _arclength(pts)
+        length = s[-1]
+        w = np.full(len(pts), thickness)
+        if brush in ("inking-pen", "brush-pen") and not closed:
+            ramp = min(length / 2.5, 5 * thickness + 6)
+            w = w * (0.2 + 0.8 * _smoothstep(np.minimum(s, length - s) / max(ramp, 1e-3)))
+        if brush == "brush-pen":  # an angled nib: wide on one diagonal, thin on the other
+            d = np.gradient(pts, axis=0)
+            ang = np.arctan2(d[:, 1], d[:, 0])
+            w = w * (0.5 + 0.8 * np.abs(np.sin(ang - np.pi / 4)))
+        dark = np.full(len(pts), PENCIL_INK if brush == "pencil" else 1.0)
+        out.append(Stroke(pts, w, dark))
+    return out
+
+
+def render_target(curves, size: int, thickness: float, brush: str) -> np.ndarray:
+    """Clean lineart: 1 = white, 0 = ink, anti-aliased."""
+    dark = _draw(target_strokes(curves, thickness, brush), size)
+    if brush == "pencil":  # graphite has a soft edge
+        img = Image.fromarray(to_uint8(dark)).filter(ImageFilter.GaussianBlur(0.6))
+        dark = np.asarray(img, dtype=np.float32) / 255.0
+    return 1.0 - dark
+
+
+def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: float) -> list[Stroke]:
+    """How people sketch one intended line: several offset, bowed passes, overshoot, gaps."""
+    n = rng.choice([1, 2, 3, 4], p=style["passes"])
+    length = _arclength(pts)[-1]
+    out = []
+    for _ in range(n):
+        if closed:
+            start = rng.integers(len(pts))
+            extra = int(rng.uniform(-0.05, 0.12) * len(pts))
+            idx = (start + np.arange(len(pts) + extra)) % len(pts)
+            p = pts[idx]
+        else:
+            p = pts
+            for end in (0, 1):  # overshoot (extend along the tangent) or gap (stop short)
+                e = rng.normal(1.5, style["overshoot"])
+                if e > 0:
+                    a, b = (p[0], p[min(3, len(p) - 1)]) if end == 0 else (p[-1], p[max(-4, -len(p))])
+                    d = (a - b) / max(np.hypot(*(a - b)), 1e-6)
+                    ext = a + d * np.arange(1, int(e) + 1)[:, None]
+                    p = np.concatenate([ext[::-1], p]) if end == 0 else np.concatenate([p, ext])
+                else:
+                    k = min(int(-e), len(p) // 3)
+                    p = p[k:] if end == 0 else p[:len(p) - k]
+        if len(p) < 2:
+            continue
+        s = _arclength(p)
+        u = s / max(s[-1], 1e-6)
+        spread = style["spread"]
+        off = rng.normal(0, spread) + rng.normal(0, spread) * np.sin(np.pi * u)  # offset and bow
+        for _ in range(2):  # low-frequency wobble
+            off = off + rng.normal(0, spread * 0.5) * np.sin(2 * np.pi * s / rng.uniform(30, 200) + rng.uniform(0, 6.3))
+        q = p + _normals(p) * np.asarray(off).reshape(-1, 1)
+        pieces = _dashes(rng, q) if rng.random() < style["scratch"] else [q]
+        for piece in pieces:
+            m = len(piece)
+            t = np.linspace(0, 1, m)
+            pressure = np.clip(0.55 + 0.45 * np.sin(np.pi * t) ** 0.5 + rng.normal(0, 0.08), 0.3, 1.0)
+            w = style["width"] * (0.6 + 0.4 * pressure)
+            dk = np.clip(darkness * rng.uniform(0.8, 1.0) * (0.7 + 0.3 * pressure), 0, 1)
+            out.append(Stroke(piece, w, dk))
+    return out
+
+
+def _dashes(rng, q: np.ndarray) -> list[np.ndarray]:
+    """Chicken scratch: the pass broken into short, slightly skewed dashes."""
+    out, i = [], 0
+    nrm = _normals(q)
+    while i < len(q) - 2:
+        n = int(rng.uniform(8, 35))
+        piece = q[i:i + n]
+        skew = rng.normal(0, 0.06) * (np.arange(len(piece)) - len(piece) / 2)
+        out.append(piece + nrm[i:i + len(piece)] * (skew[:, None] + rng.normal(0, 0.6)))
+        i += n + int(rng.integers(-4, 5))
+    return out
+
+
+def _noise(rng, size: int, sigma: float) -> np.ndarray:
+    n = Image.fromarray(to_uint8(rng.random((size, size), dtype=np.float32)))
+    n = np.asarray(n.filter(ImageFilter.GaussianBlur(sigma)), dtype=np.float32) / 255.0
+    return (n - n.mean()) / max(n.std(), 1e-3)
+
+
+def render_sketch(rng, curves, guides, size: int, faint: float) -> np.ndarray:
+    """A rough sketch of the drawing: HxWx3 (paper) or HxWx4 (transparent layer), 0..1."""
+    style = {
+        "passes": rng.dirichlet([2, 3, 3, 1.5]),
+        "spread": rng.uniform(0.3, 2.8),
+        "overshoot": rng.uniform(1, 6),
+        "scratch": rng.choice([0.0, 0.3, 0.9], p=[0.5, 0.3, 0.2]),
+        "width": rng.uniform(0.6, 2.4),
+    }
+    main, light, construction = [], [], []
+    for pts, closed in curves:
+        if rng.random() < 0.15:  # a light but intended line: kept because it is above `faint`
+            light += _sketch_strokes(rng, pts, closed, style, rng.uniform(faint + 0.12, 0.8))
+        else:
+            main += _sketch_strokes(rng, pts, closed, style, rng.uniform(0.75, 1.0))
+    for g in guides:  # construction lines below the faint threshold: not in the target
+        r = rng.uniform(0.04, max(faint - 0.1, 0.05))
+        construction += _sketch_strokes(rng, g, False, dict(style, passes=[1, 0, 0, 0], scratch=0.0), r)
+    ink = _draw(main + light + construction, size, ss=3)
+    medium = rng.choice(["pencil", "digital", "transparent"], p=[0.5, 0.3, 0.2])
+    strength = rng.uniform(0.45, 0.85) if medium == "pencil" else rng.uniform(0.5, 1.0)
+    if medium == "pencil":
+        grain = np.clip(1 + 0.25 * _noise(rng, size, 0.6), 0.3, 1.3)
+        ink = np.clip(ink * grain, 0, 1)
+    colour = {"pencil": [0.1, 0.1, 0.12], "digital": [0.0, 0.0, 0.0], "transparent": [0.0, 0.0, 0.0]}[medium]
+    if rng.random() < 0.2:  # a coloured sketch pencil or brush (e.g. red, blue, brown)
+        colour = list(rng.uniform(0, 0.5, 3))
+    a = (ink * strength)[..., None]
+    if medium == "transparent":
+        rgba = np.concatenate([np.broadcast_to(np.array(colour, np.float32), (size, size, 3)), a], axis=2)
+        return _blur(rgba, rng.uniform(0, 0.8)).astype(np.float32)
+    paper = np.array([1.0, 1.0, 1.0]) - (rng.uniform(0, 0.12, 3) if rng.random() < 0.6 else 0)
+    light_field = 1 - rng.uniform(0, 0.35) * _gradient(rng, size)
+    rgb = paper * light_field[..., None]
+    if medium == "pencil":
+        rgb = rgb * (1 + 0.012 * _noise(rng, size, 1.0))[..., None]  # paper tooth
+    if rng.random() < 0.3:  # non-photo-blue guides
+        blue = _draw([Stroke(g, np.full(len(g), style["width"] + 0.5), np.full(len(g), 1.0)) for g in guides[:3]] +
+                     [Stroke(*_blue_circle(rng, size))], size, ss=2)
+        nb = np.array([0.55, 0.8, 1.0]) + rng.uniform(-0.05, 0.05, 3)
+        rgb = rgb * (1 - blue[..., None] * rng.uniform(0.5, 1.0) * (1 - np.clip(nb, 0, 1)))
+    rgb = rgb * (1 - a * (1 - np.array(colour)))
+    rgb = _blur(rgb, rng.uniform(0, 1.2) if medium == "pencil" else rng.uniform(0, 0.5))
+    rgb = rgb + rng.normal(0, rng.uniform(0, 0.012), rgb.shape)  # scan noise
+    return np.clip(rgb, 0, 1).astype(np.float32)
+
+
+def _blue_circle(rng, size):
+    pts = _ellipse(rng, rng.uniform(0, size, 2), size * 0.6, True)
+    return pts, np.full(len(pts), 1.5), np.full(len(pts), 1.0)
+
+
+def _gradient(rng, size: int) -> np.ndarray:
+    """Uneven lighting: a smooth 0..1 field (a shadow across a photographed page)."""
+    y, x = np.mgrid[0:size, 0:size] / size
+    ang = rng.uniform(0, 2 * np.pi)
+    g = np.cos(ang) * x + np.sin(ang) * y + rng.normal(0, 0.3) * (x - 0.5) * (y - 0.5)
+    return ((g - g.min()) / max(np.ptp(g), 1e-6)).astype(np.float32)
+
+
+def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    if sigma < 0.2:
+        return img
+    chans = [np.asarray(Image.fromarray(to_uint8(img[..., c])).filter(ImageFilter.GaussianBlur(sigma)), np.float32) / 255.0
+             for c in range(img.shape[2])]
+    return np.stack(chans, axis=2)
+
+
+# ---------------------------------------------------------------- pairs
+
+@dataclass
+class Pair:
+    sketch: np.ndarray  # HxWx3 or HxWx4 float32, what the user has
+    net_input: np.ndarray  # HxW float32, what the engine feeds the network
+    target: np.ndarray  # HxW float32, 1 white .. 0 ink
+    thickness: float
+    brush: int
+    faint: float
+
+
+def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = None,
+              thickness: float | None = None, faint: float | None = None) -> Pair:
+    curves, guides, _ = random_drawing(rng, size)
+    if thickness is None:
+        thickness = float(np.exp(rng.uniform(*np.log(THICKNESS_RANGE))))
+    if brush is None:
+        brush = int(rng.integers(len(BRUSHES)))
+    if faint is None:
+        faint = float(rng.uniform(*FAINT_RANGE))
+    sketch = render_sketch(rng, curves, guides, size, faint)
+    grey = to_uint8(grey_on_white(sketch))
+    net_input = measure_levels(grey).apply(grey, 0, 0)
+    target = render_target(curves, size, thickness, BRUSHES[brush])
+    return Pair(sketch, net_input, target, thickness, brush, faint)
+
+
+def preview(path: str, n: int, seed: int, size: int) -> None:
+    """Rows of (sketch as the user sees it | network input | target)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n):
+        p = make_pair(rng, size)
+        shown = grey_on_white(p.sketch) if p.sketch.shape[2] == 4 else p.sketch @ np.eye(3, dtype=np.float32)
+        shown = np.repeat(shown[..., None], 3, 2) if shown.ndim == 2 else shown
+        cells = [shown, np.repeat(p.net_input[..., None], 3, 2), np.repeat(p.target[..., None], 3, 2)]
+        rows.append(np.concatenate([np.pad(c, ((2, 2), (2, 2), (0, 0)), constant_values=0.5) for c in cells], 1))
+    Image.fromarray(to_uint8(np.concatenate(rows, 0))).save(path)
+
+
+def write_sketch(path: str, seed: int, size: int) -> None:
+    """One sketch on pencil paper, e.g. the bundled example for `make demo`."""
+    rng = np.random.default_rng(seed)
+    curves, guides, _ = random_drawing(rng, size)
+    Image.fromarray(to_uint8(render_sketch(rng, curves, guides, size, DEFAULT_FAINT)[..., :3])).save(path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    out = ap.add_mutually_exclusive_group(required=True)
+    out.add_argument("--preview", help="PNG grid of (sketch | network input | target) rows")
+    out.add_argument("--sketch", help="PNG of one sketch")
+    ap.add_argument("--n", type=int, default=6, help="rows in the preview")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--size", type=int, default=256)
+    a = ap.parse_args()
+    Path(a.preview or a.sketch).parent.mkdir(parents=True, exist_ok=True)
+    if a.preview:
+        preview(a.preview, a.n, a.seed, a.size)
+    else:
+        write_sketch(a.sketch, a.seed, a.size)
+    print(f"wrote {a.preview or a.sketch}")
+
+
+if __name__ == "__main__":
+    main()

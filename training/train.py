@@ -1,0 +1,176 @@
+"""Train the lineart network on synthetic pairs, on the CPU, resumably.
+
+    python -m training.train --run runs/lineart-v1 --minutes 60
+
+Pairs are synthesised on the fly in worker processes (seeded per worker and per resume
+point, so a run is reproducible from its seed). The run folder holds `last.pt` (resume
+point, written every few minutes), `best.pt` (lowest validation loss) and `log.jsonl`.
+Stops at the time budget or when the validation loss has not improved for `--patience`
+validations. Re-running the same command resumes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from training.model import LineartNet
+from training.synth import BRUSHES, make_pair
+
+VAL_SEED = 1_000_003  # validation pairs never share a seed with training pairs
+
+
+def to_tensors(pairs) -> tuple[torch.Tensor, ...]:
+    x = torch.from_numpy(np.stack([p.net_input for p in pairs]))[:, None]
+    y = torch.from_numpy(np.stack([p.target for p in pairs]))[:, None]
+    th = torch.tensor([[p.thickness] for p in pairs], dtype=torch.float32)
+    br = torch.eye(len(BRUSHES))[[p.brush for p in pairs]]
+    fa = torch.tensor([[p.faint] for p in pairs], dtype=torch.float32)
+    return x, y, th, br, fa
+
+
+# Symmetries that keep every preset's look: the brush pen's angled nib is symmetric under a
+# half turn and under the transposes, but not under a quarter turn or a mirror.
+_TRANSFORMS = (lambda a: a[::-1, ::-1], lambda a: a.T, lambda a: a[::-1, ::-1].T)
+
+
+class SyntheticPairs(IterableDataset):
+    def __init__(self, seed: int, start_step: int, size: int, reuse: int = 2):
+        self.seed, self.start_step, self.size, self.reuse = seed, start_step, size, reuse
+
+    def __iter__(self):
+        info = get_worker_info()
+        wid = info.id if info else 0
+        rng = np.random.default_rng([self.seed, self.start_step, wid])
+        while True:
+            p = make_pair(rng, self.size)
+            yield to_tensors([p])
+            for _ in range(self.reuse - 1):
+                f = _TRANSFORMS[rng.integers(len(_TRANSFORMS))]
+                p.net_input, p.target = np.ascontiguousarray(f(p.net_input)), np.ascontiguousarray(f(p.target))
+                yield to_tensors([p])
+
+
+def _collate(items):
+    return tuple(torch.cat(t) for t in zip(*items))
+
+
+def loss_fn(z: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """On logits z. Cross-entropy keeps a gradient where the sigmoid saturates (pure L1 through
+    a sigmoid collapses to an all-white page); L1 pulls uncertain pixels to a side instead of
+    grey. Ink pixels, a few % of the page, are weighted up so they are not drowned out."""
+    w = 1.0 + 4.0 * (1.0 - target)
+    bce = F.binary_cross_entropy_with_logits(z, target, weight=w, reduction="sum")
+    l1 = (w * (torch.sigmoid(z) - target).abs()).sum()
+    return (bce + l1) / w.sum()
+
+
+def validation_set(n: int, size: int) -> list[tuple[torch.Tensor, ...]]:
+    rng = np.random.default_rng(VAL_SEED)
+    pairs = [make_pair(rng, size, brush=i % len(BRUSHES)) for i in range(n)]
+    return [to_tensors(pairs[i:i + 8]) for i in range(0, n, 8)]
+
+
+@torch.no_grad()
+def validate(model: LineartNet, batches) -> float:
+    model.eval()
+    total = 0.0
+    for x, y, th, br, fa in batches:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            total += float(loss_fn(model(x, th, br, fa, logits=True).float(), y))
+    model.train()
+    return total / len(batches)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", required=True, help="run folder (created; resumed if it has last.pt)")
+    ap.add_argument("--minutes", type=float, default=60, help="training time budget, summed over resumes")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--val-every", type=int, default=300, help="steps between validations")
+    ap.add_argument("--patience", type=int, default=6, help="validations without improvement before stopping")
+    a = ap.parse_args()
+
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
+    run = Path(a.run)
+    run.mkdir(parents=True, exist_ok=True)
+    model = LineartNet(len(BRUSHES))
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
+    state = {"step": 0, "seconds": 0.0, "best": math.inf, "since_best": 0}
+    if (run / "last.pt").exists():
+        ck = torch.load(run / "last.pt", weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        state = ck["state"]
+        print(f"resumed at step {state['step']} ({state['seconds'] / 60:.1f} min)", flush=True)
+    (run / "args.json").write_text(json.dumps(vars(a), indent=1))
+
+    val = validation_set(64, a.size)
+    loader = DataLoader(SyntheticPairs(a.seed, state["step"], a.size), batch_size=a.batch,
+                        num_workers=a.workers, collate_fn=_collate, prefetch_factor=4 if a.workers else None,
+                        persistent_workers=False)
+    budget = a.minutes * 60
+    log = (run / "log.jsonl").open("a")
+    t_last, t_save, running = time.time(), time.time(), []
+
+    def save(name: str) -> None:
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state,
+                    "args": vars(a)}, run / f"{name}.tmp")
+        (run / f"{name}.tmp").replace(run / name)
+
+    for x, y, th, br, fa in loader:
+        # cosine decay over the whole budget, with a short warm-up
+        frac = min(state["seconds"] / budget, 1.0)
+        for g in opt.param_groups:
+            g["lr"] = a.lr * min(1.0, (state["step"] + 1) / 200) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            z = model(x, th, br, fa, logits=True)
+        loss = loss_fn(z.float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        now = time.time()
+        state["seconds"] += now - t_last
+        t_last = now
+        state["step"] += 1
+        running.append(loss.item())
+        if state["step"] % a.val_every == 0:
+            v = validate(model, val)
+            improved = v < state["best"]
+            if improved:
+                state["best"], state["since_best"] = v, 0
+                save("best.pt")
+            else:
+                state["since_best"] += 1
+            rec = {"step": state["step"], "minutes": round(state["seconds"] / 60, 2), "train": float(np.mean(running)),
+                   "val": v, "lr": opt.param_groups[0]["lr"]}
+            running = []
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            print(rec, flush=True)
+            t_last = time.time()  # validation time is not training time
+        if now - t_save > 180:
+            save("last.pt")
+            t_save = now
+        if state["seconds"] >= budget or state["since_best"] >= a.patience:
+            break
+    save("last.pt")
+    print(f"stopped at step {state['step']} after {state['seconds'] / 60:.1f} min; best val {state['best']:.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
