@@ -59,9 +59,11 @@ class Levels:
         Pointwise given the statistics, so tiles normalise exactly like the whole image.
         """
         h, w = grey_u8.shape
-        bg = _bilinear(self.background, y0, x0, h, w)
-        darkness = 1.0 - grey_u8.astype(np.float32) * (1.0 / 255.0) / bg
-        return 1.0 - np.clip(darkness * (1.0 / self.ink), 0.0, 1.0)
+        x = grey_u8.astype(np.float32)  # in place from here on: one tile-sized float buffer
+        x /= _bilinear(self.background, y0, x0, h, w)
+        x *= 1.0 / (255.0 * self.ink)
+        x += 1.0 - 1.0 / self.ink  # 1 - (1 - v/bg) / ink
+        return np.clip(x, 0.0, 1.0, out=x)
 
 
 def measure_levels(grey_u8: np.ndarray, band_rows: int = 1024) -> Levels:
@@ -132,16 +134,18 @@ def _main_ink_darkness(hist: np.ndarray) -> float:
 
 
 def _bilinear(cells: np.ndarray, y0: int, x0: int, h: int, w: int) -> np.ndarray:
-    """Cell values interpolated at pixel centres of the window (y0, x0, h, w)."""
+    """Cell values interpolated at pixel centres of the window (y0, x0, h, w); separable, so
+    only the result is window-sized."""
+    def weights(start: int, n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pos = np.clip((np.arange(start, start + n, dtype=np.float32) + 0.5) / BLOCK - 0.5, 0, size - 1)
+        lo = np.minimum(pos.astype(np.int64), max(size - 2, 0))
+        return lo, np.minimum(lo + 1, size - 1), pos - lo
+
     ch, cw = cells.shape
-    ys = np.clip((np.arange(y0, y0 + h, dtype=np.float32) + 0.5) / BLOCK - 0.5, 0, ch - 1)
-    xs = np.clip((np.arange(x0, x0 + w, dtype=np.float32) + 0.5) / BLOCK - 0.5, 0, cw - 1)
-    yi = np.minimum(ys.astype(np.int64), ch - 2) if ch > 1 else np.zeros(h, np.int64)
-    xi = np.minimum(xs.astype(np.int64), cw - 2) if cw > 1 else np.zeros(w, np.int64)
-    fy = (ys - yi)[:, None] if ch > 1 else np.zeros((h, 1), np.float32)
-    fx = (xs - xi)[None, :] if cw > 1 else np.zeros((1, w), np.float32)
-    yj = np.minimum(yi + 1, ch - 1)
-    xj = np.minimum(xi + 1, cw - 1)
-    top = cells[yi][:, xi] * (1 - fx) + cells[yi][:, xj] * fx
-    bot = cells[yj][:, xi] * (1 - fx) + cells[yj][:, xj] * fx
-    return (top * (1 - fy) + bot * fy).astype(np.float32)
+    xl, xh, fx = weights(x0, w, cw)
+    rows = cells[:, xl] * (1 - fx) + cells[:, xh] * fx  # (ch, w): small
+    yl, yh, fy = weights(y0, h, ch)
+    out = rows[yl]
+    out *= (1 - fy)[:, None]
+    out += rows[yh] * fy[:, None]
+    return out.astype(np.float32, copy=False)

@@ -21,16 +21,19 @@ from training.synth import BRUSHES, DEFAULT_FAINT, THICKNESS_RANGE
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Runs the model once on a square input in a fresh process and prints its peak RSS in KiB.
+# Runs the engine twice on one tile of the given core size in a fresh process and prints its
+# peak RSS in KiB: the model's activations plus the engine's own per-tile buffers.
 _PROBE = """
-import resource, sys, numpy as np
-from smart_lineart import backends
-r = backends.load(sys.argv[1], sys.argv[2], "CPU")
-side, k = int(sys.argv[3]), int(sys.argv[4])
-cond = {"thickness": np.full((1, 1), 3, np.float32), "brush": np.eye(k, dtype=np.float32)[:1],
-        "faint": np.full((1, 1), 0.3, np.float32)}
-if side:
-    r.run(np.ones((1, 1, side, side), np.float32), cond)
+import resource, sys
+from pathlib import Path
+import numpy as np
+from smart_lineart.engine import Engine
+from smart_lineart.models import ModelInfo
+path, backend, core, rf, mult, k = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
+info = ModelInfo(Path(path), "probe", tuple(map(str, range(k))), (1.0, 8.0), rf, mult, 0.0, 0.3, {})
+engine = Engine(info, backend, "CPU", tile=core)
+for _ in range(2):
+    engine.run(np.full((core, core), 255, np.uint8))
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
@@ -44,17 +47,20 @@ def export_onnx(model: LineartNet, path: Path) -> None:
                       opset_version=17, dynamo=False)
 
 
-def activation_bytes_per_pixel(path: Path) -> float:
-    """Peak memory growth per input pixel, measured in each backend (the larger is kept)."""
+def activation_bytes_per_pixel(path: Path, rf: int) -> float:
+    """Peak memory growth per tile pixel (margin included), measured through the engine in
+    each backend; the larger is kept, with headroom for allocator variation."""
+    margin = -(-(rf // 2 + 1) // SIZE_MULTIPLE) * SIZE_MULTIPLE  # as ModelInfo.margin
     worst = 0.0
     for backend in ("onnxruntime", "openvino"):
         rss = {}
-        for side in (512, 1536):
-            out = subprocess.run([sys.executable, "-c", _PROBE, str(path), backend, str(side), str(len(BRUSHES))],
+        for core in (768, 1536):  # both above the import-time peak
+            out = subprocess.run([sys.executable, "-c", _PROBE, str(path), backend, str(core), str(rf),
+                                  str(SIZE_MULTIPLE), str(len(BRUSHES))],
                                  capture_output=True, text=True, check=True, cwd=ROOT)
-            rss[side] = int(out.stdout.split()[-1]) * 1024
-        worst = max(worst, (rss[1536] - rss[512]) / (1536 ** 2 - 512 ** 2))
-    return round(worst * 1.15, 1)  # 15% headroom for allocator variation
+            rss[core] = int(out.stdout.split()[-1]) * 1024
+        worst = max(worst, (rss[1536] - rss[768]) / ((1536 + 2 * margin) ** 2 - (768 + 2 * margin) ** 2))
+    return round(worst * 1.15, 1)
 
 
 def main() -> None:
@@ -85,7 +91,7 @@ def main() -> None:
         "default_faint": DEFAULT_FAINT,
         "receptive_field": receptive_field(model),
         "size_multiple": SIZE_MULTIPLE,
-        "bytes_per_pixel": activation_bytes_per_pixel(onnx_path),
+        "bytes_per_pixel": activation_bytes_per_pixel(onnx_path, receptive_field(model)),
         "inputs": {"image": "float32 (1,1,H,W), white=1 ink=0, H and W multiples of size_multiple",
                    "thickness": "float32 (1,1) px", "brush": "float32 (1,K) one-hot over brushes",
                    "faint": "float32 (1,1) in [0,1]"},

@@ -382,11 +382,22 @@ def preview(path: str, n: int, seed: int, size: int) -> None:
     Image.fromarray(to_uint8(np.concatenate(rows, 0))).save(path)
 
 
+def random_page(rng: np.random.Generator, size: int, cell: int = 320):
+    """A page-sized drawing: drawings of training density composed on a grid of cells."""
+    curves, guides = [], []
+    for y in range(0, size, cell):
+        for x in range(0, size, cell):
+            c, g, _ = random_drawing(rng, cell)
+            curves += [(pts + (x, y), closed) for pts, closed in c]
+            guides += [line + (x, y) for line in g[:1]]  # one construction line per cell
+    return curves, guides
+
+
 def write_sketch(path: str, seed: int, size: int) -> None:
-    """One sketch on pencil paper, e.g. the bundled example for `make demo`."""
+    """One page-sized sketch on pencil paper, e.g. the bundled example for `make demo`."""
     rng = np.random.default_rng(seed)
-    curves, guides, _ = random_drawing(rng, size)
-    Image.fromarray(to_uint8(render_sketch(rng, curves, guides, size, DEFAULT_FAINT)[..., :3])).save(path)
+    curves, guides = random_page(rng, size)
+    Image.fromarray(to_uint8(render_sketch(rng, curves, guides, size, DEFAULT_FAINT)[..., :3])).save(path, quality=92)
 
 
 def main() -> None:

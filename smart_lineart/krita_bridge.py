@@ -1,0 +1,210 @@
+"""The plugin's work inside Krita: read a sketch node, run the engine, write the lineart layer.
+
+Pixels are read on the GUI thread; inference runs in the caller's thread (`wait=True`) or a
+worker thread; the result is written on the GUI thread. The lineart layer is filled before
+it enters the document, then inserted above the sketch (or in place of the previous lineart
+layer, which is removed only after its replacement is in), so the document never holds a
+half-written layer and never loses the sketch. The sketch -> lineart link is stored in a
+document annotation keyed by the layers' unique ids, so renaming either layer keeps it.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .engine import Cancelled, Engine, Settings
+from .krita_pixels import bytes_to_grey, is_direct, lineart_to_bytes
+from .models import ModelInfo, load_model_info
+
+LINK_ANNOTATION = "smart-lineart-links"
+SRGB_U8 = ("RGBA", "U8", "sRGB-elle-V2-srgbtrc.icc")
+READABLE = {"paintlayer", "grouplayer", "filelayer", "clonelayer", "filllayer"}
+SUFFIX = " — lineart"
+
+_engines: dict[tuple, Engine] = {}
+_model: ModelInfo | None = None
+
+
+@dataclass(frozen=True)
+class Options:
+    backend: str = "auto"
+    device: str = "auto"
+    max_memory_mb: float = 768
+
+
+def model() -> ModelInfo:
+    global _model
+    if _model is None:
+        _model = load_model_info()
+    return _model
+
+
+def engine(options: Options) -> Engine:
+    """One engine per backend/device/cap, kept for the session: the model compiles once."""
+    key = (options.backend, options.device, options.max_memory_mb)
+    if key not in _engines:
+        _engines[key] = Engine(model(), options.backend, options.device, options.max_memory_mb)
+    return _engines[key]
+
+
+def _krita():
+    from krita import Krita
+    return Krita.instance()
+
+
+def region(document, node, window: tuple[int, int, int, int] | None = None) -> tuple[int, int, int, int]:
+    """What to process: the layer's content, limited to the selection (or the given window,
+    e.g. the preview's) and the canvas."""
+    b = node.bounds()
+    x0, y0, x1, y1 = b.x(), b.y(), b.x() + b.width(), b.y() + b.height()
+    sel = document.selection()
+    limit = window or ((sel.x(), sel.y(), sel.width(), sel.height()) if sel is not None else None)
+    if limit is not None and limit[2] > 0 and limit[3] > 0:
+        x0, y0 = max(x0, limit[0]), max(y0, limit[1])
+        x1, y1 = min(x1, limit[0] + limit[2]), min(y1, limit[1] + limit[3])
+    x0, y0 = max(x0, 0), max(y0, 0)
+    x1, y1 = min(x1, document.width()), min(y1, document.height())
+    return x0, y0, max(x1 - x0, 0), max(y1 - y0, 0)
+
+
+def _convert(data: bytes, w: int, h: int, src: tuple[str, str, str], dst: tuple[str, str, str]) -> bytes:
+    """Let Krita convert pixels between colour spaces, in a temporary document."""
+    tmp = _krita().createDocument(w, h, "smart-lineart-conversion", *src, 72.0)
+    try:
+        layer = tmp.createNode("pixels", "paintlayer")
+        tmp.rootNode().addChildNode(layer, None)
+        layer.setPixelData(data, 0, 0, w, h)
+        tmp.setColorSpace(*dst)
+        tmp.waitForDone()
+        return bytes(layer.pixelData(0, 0, w, h))
+    finally:
+        tmp.close()
+
+
+def read_sketch(document, node, window: tuple[int, int, int, int] | None = None
+                ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The node's pixels as uint8 grey on white, and where they are. ValueError if unusable."""
+    if node is None:
+        raise ValueError("no layer is selected")
+    kind = node.type()
+    if kind not in READABLE:
+        what = "a vector layer" if kind == "vectorlayer" else f"a {kind or 'mask'}"
+        raise ValueError(f"'{node.name()}' is {what}; choose a paint layer (or a group) with the sketch")
+    x, y, w, h = region(document, node, window)
+    if w == 0 or h == 0:
+        raise ValueError(f"'{node.name()}' is empty" + (" inside the selection" if document.selection() else ""))
+    # a paint layer's own pixels; for groups, file and fill layers what they show
+    data = bytes(node.pixelData(x, y, w, h) if kind == "paintlayer" else node.projectionPixelData(x, y, w, h))
+    cm, cd = node.colorModel(), node.colorDepth()
+    if not is_direct(cm, cd):
+        data = _convert(data, w, h, (cm, cd, node.colorProfile()), SRGB_U8)
+        cm, cd = SRGB_U8[:2]
+    grey = bytes_to_grey(data, w, h, cm, cd)
+    if grey.min() == 255:
+        raise ValueError(f"'{node.name()}' is empty: nothing is drawn on it")
+    return grey, (x, y, w, h)
+
+
+def _links(document) -> dict[str, str]:
+    raw = document.annotation(LINK_ANNOTATION)
+    try:
+        return json.loads(bytes(raw).decode()) if raw and len(raw) else {}
+    except ValueError:
+        return {}
+
+
+def _find(document, uid: str):
+    stack = [document.rootNode()]
+    while stack:
+        n = stack.pop()
+        if n.uniqueId().toString() == uid:
+            return n
+        stack.extend(n.childNodes())
+    return None
+
+
+def linked_lineart(document, sketch):
+    """The lineart layer an earlier run made from this sketch, if it is still there."""
+    uid = _links(document).get(sketch.uniqueId().toString())
+    return _find(document, uid) if uid else None
+
+
+def write_lineart(document, sketch, lineart: np.ndarray, where: tuple[int, int, int, int]):
+    """Fill a new layer, then put it above the sketch or in place of the previous lineart."""
+    x, y, w, h = where
+    previous = linked_lineart(document, sketch)
+    layer = document.createNode(previous.name() if previous else sketch.name() + SUFFIX, "paintlayer")
+    cm, cd = layer.colorModel(), layer.colorDepth()
+    if is_direct(cm, cd):
+        data = lineart_to_bytes(lineart, cm, cd)
+    else:
+        data = _convert(lineart_to_bytes(lineart, *SRGB_U8[:2]), w, h, SRGB_U8, (cm, cd, layer.colorProfile()))
+    layer.setPixelData(data, x, y, w, h)
+    if previous is not None:
+        layer.setOpacity(previous.opacity())
+        layer.setVisible(previous.visible())
+        layer.setBlendingMode(previous.blendingMode())
+        layer.setColorLabel(previous.colorLabel())
+        previous.parentNode().addChildNode(layer, previous)
+        previous.remove()
+    else:
+        sketch.parentNode().addChildNode(layer, sketch)
+    links = _links(document)
+    links[sketch.uniqueId().toString()] = layer.uniqueId().toString()
+    document.setAnnotation(LINK_ANNOTATION, "Smart Lineart: sketch layer -> lineart layer",
+                           json.dumps(links).encode())
+    document.refreshProjection()
+    return layer
+
+
+class Job:
+    """One run: read now, compute (here or in a thread), write on the GUI thread."""
+
+    def __init__(self, document, node, settings: Settings, options: Options = Options()):
+        self.document, self.node, self.settings = document, node, settings
+        self.engine = engine(options)
+        self.engine.conditions(settings)  # bad settings fail before any work
+        self.grey, self.where = read_sketch(document, node)
+        self._cancel = threading.Event()
+        self.seconds = 0.0
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def compute(self, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        start = time.monotonic()
+        out = self.engine.run(self.grey, self.settings, progress=progress, cancelled=self._cancel.is_set)
+        self.seconds = time.monotonic() - start
+        return out
+
+    def write(self, lineart: np.ndarray):
+        return write_lineart(self.document, self.node, lineart, self.where)
+
+    def start(self, progress: Callable[[int, int], None], done: Callable[[Any], None],
+              failed: Callable[[str], None]) -> threading.Thread:
+        """Compute in a worker thread. The callbacks are called from that thread: the caller
+        hands them to the GUI thread (the docker does so with queued Qt signals)."""
+        def work() -> None:
+            try:
+                done(self.compute(progress))
+            except Cancelled:
+                failed("cancelled: the document is unchanged")
+            except Exception as e:  # reported in the docker, never lost in a thread
+                failed(f"{e.__class__.__name__}: {e}")
+        t = threading.Thread(target=work, name="smart-lineart", daemon=True)
+        t.start()
+        return t
+
+
+def apply(document, node, thickness: float = 3.0, brush: str | None = None, faint: float | None = None,
+          wait: bool = True, options: Options = Options()):
+    """Scripting entry (see smart_lineart.apply)."""
+    job = Job(document, node, Settings(thickness, brush, faint), options)
+    if not wait:
+        return job
+    return job.write(job.compute())

@@ -1,0 +1,185 @@
+"""Runs inside real Krita (kritarunner -s e2e -f main): the plugin's path from a sketch layer
+to a lineart layer. kritarunner's exit status means nothing, so every check and error is
+written to OUT/results.json, which tests/test_krita.py reads. Job file: $SMART_LINEART_E2E.
+"""
+import json
+import os
+import traceback
+
+import smart_lineart  # first: it puts the plugin's dependency folder (numpy...) on sys.path
+
+import numpy as np  # noqa: E402
+
+FORMATS = [("RGBA", "U8"), ("RGBA", "U16"), ("GRAYA", "U8"), ("RGBA", "F32"), ("CMYKA", "U8")]
+
+
+def sketch_bytes(grey: np.ndarray, model: str, depth: str) -> bytes:
+    """Black strokes whose coverage is the alpha: a sketch on a transparent layer."""
+    cover = (255 - grey).astype(np.float64) / 255
+    h, w = grey.shape
+    if (model, depth) == ("RGBA", "F32"):
+        px = np.zeros((h, w, 4), np.float32)
+        px[..., 3] = cover
+    elif model == "CMYKA":  # C, M, Y, K, alpha: K ink
+        px = np.zeros((h, w, 5), np.uint8)
+        px[..., 3] = 255
+        px[..., 4] = np.round(cover * 255)
+    else:
+        dtype, scale = (np.uint8, 255) if depth == "U8" else (np.uint16, 65535)
+        px = np.zeros((h, w, 4 if model == "RGBA" else 2), dtype)
+        px[..., -1] = np.round(cover * scale)
+    return px.tobytes()
+
+
+def read_lineart(node, w: int, h: int) -> np.ndarray:
+    """A lineart layer back as uint8 (255 white) from its alpha (any depth)."""
+    depth, model = node.colorDepth(), node.colorModel()
+    dtype = {"U8": np.uint8, "U16": np.uint16, "F16": np.float16, "F32": np.float32}[depth]
+    channels = {"RGBA": 4, "GRAYA": 2, "CMYKA": 5, "LABA": 4}[model]
+    a = np.frombuffer(bytes(node.pixelData(0, 0, w, h)), dtype).reshape(h, w, channels)[..., -1].astype(np.float64)
+    scale = 1.0 if depth in ("F16", "F32") else float(np.iinfo(dtype).max)
+    return np.clip(np.round(255 - a / scale * 255), 0, 255).astype(np.uint8)
+
+
+def main(*_):
+    job = json.load(open(os.environ["SMART_LINEART_E2E"]))
+    out = job["out"]
+    res = {"checks": {}, "errors": [], "finished": False, "path": os.path.join(out, "results.json")}
+    try:
+        run(job, out, res)
+        res["finished"] = True
+    except Exception:
+        res["errors"].append(traceback.format_exc())
+    save(res)
+
+
+def save(res) -> None:
+    with open(res["path"], "w") as f:
+        json.dump(res, f, indent=1)
+
+
+def check(res, name: str, ok, detail=None) -> None:
+    res["checks"][name] = {"ok": bool(ok), "detail": detail}
+    save(res)  # as we go: a crash inside Krita cannot hide what was checked before it
+
+
+def run(job, out, res) -> None:
+    from krita import Krita
+
+    from smart_lineart.engine import Cancelled
+    k = Krita.instance()
+    grey = np.load(job["sketch"])
+    h, w = grey.shape
+    second = grey.copy()
+    second[:, w // 2:] = 255  # "editing the sketch": its right half erased
+
+    for model, depth in FORMATS:
+        tag = f"{model}-{depth}"
+        doc = k.createDocument(w, h, tag, model, depth, "", 300.0)
+        root = doc.rootNode()
+        sketch = doc.createNode("Sketch 1", "paintlayer")
+        root.addChildNode(sketch, None)
+        sketch.setPixelData(sketch_bytes(grey, model, depth), 0, 0, w, h)
+        before = [n.uniqueId() for n in root.childNodes()]
+        lineart = smart_lineart.apply(doc, sketch, thickness=3.0)
+        kids = root.childNodes()
+        pos = [n.uniqueId() for n in kids].index(sketch.uniqueId())
+        check(res, f"{tag}: one new layer directly above the sketch",
+              len(kids) == len(before) + 1 and kids[pos + 1].uniqueId() == lineart.uniqueId(),
+              [n.name() for n in kids])
+        check(res, f"{tag}: named after the sketch, in the document's colour space",
+              lineart.name() == "Sketch 1 — lineart" and (lineart.colorModel(), lineart.colorDepth()) == (model, depth),
+              [lineart.name(), lineart.colorModel(), lineart.colorDepth()])
+        first = read_lineart(lineart, w, h)
+        np.save(os.path.join(out, f"{tag}.npy"), first)
+
+        # re-run after editing the sketch and restyling the lineart layer
+        lineart.setName("my ink")
+        lineart.setOpacity(128)
+        sketch.setPixelData(sketch_bytes(second, model, depth), 0, 0, w, h)
+        again = smart_lineart.apply(doc, sketch, thickness=3.0)
+        kids = root.childNodes()
+        pos = [n.uniqueId() for n in kids].index(sketch.uniqueId())
+        check(res, f"{tag}: re-run updates the same layer",
+              len(kids) == len(before) + 1 and kids[pos + 1].uniqueId() == again.uniqueId()
+              and again.name() == "my ink" and again.opacity() == 128,
+              [[n.name(), n.opacity()] for n in kids])
+        updated = read_lineart(again, w, h)
+        check(res, f"{tag}: re-run content follows the edited sketch",
+              (updated[:, w // 2 + 8:] < 128).sum() == 0 and (updated[:, :w // 2 - 8] < 128).sum() > 100,
+              [int((updated[:, w // 2 + 8:] < 128).sum()), int((first[:, w // 2 + 8:] < 128).sum())])
+        doc.close()
+
+    doc = k.createDocument(w, h, "bad nodes", "RGBA", "U8", "", 300.0)
+    root = doc.rootNode()
+    sketch = doc.createNode("Sketch", "paintlayer")
+    root.addChildNode(sketch, None)
+    sketch.setPixelData(sketch_bytes(grey, "RGBA", "U8"), 0, 0, w, h)
+    bad = {"empty group": doc.createGroupLayer("Group"), "empty layer": doc.createNode("Empty", "paintlayer"),
+           "vector layer": doc.createVectorLayer("Vector")}
+    for name, node in bad.items():
+        root.addChildNode(node, None)
+        count = len(root.childNodes())
+        try:
+            smart_lineart.apply(doc, node)
+            check(res, f"{name} raises ValueError", False, "no error")
+        except ValueError as e:
+            check(res, f"{name} raises ValueError", len(root.childNodes()) == count, str(e))
+
+    group = doc.createGroupLayer("Sketch group")  # a group with content: its projection
+    root.addChildNode(group, None)
+    inner = doc.createNode("inner", "paintlayer")
+    group.addChildNode(inner, None)
+    inner.setPixelData(sketch_bytes(grey, "RGBA", "U8"), 0, 0, w, h)
+    doc.refreshProjection()
+    made = smart_lineart.apply(doc, group)
+    check(res, "a group with content is processed from its projection",
+          (read_lineart(made, w, h) < 128).sum() > 100, made.name())
+
+    count = len(root.childNodes())
+    run = smart_lineart.apply(doc, sketch, wait=False)
+    run.cancel()
+    try:
+        run.compute()
+        check(res, "cancel leaves the document unchanged", False, "not cancelled")
+    except Cancelled:
+        check(res, "cancel leaves the document unchanged", len(root.childNodes()) == count, count)
+
+    doc.close()
+    docker_screenshot(k, grey, out, res)
+
+
+def docker_screenshot(k, grey, out, res) -> None:
+    """The docker rendered offscreen. kritarunner has no main window (openWindow() crashes
+    Krita 5.1.5 there), so there is no active view: the docker is pointed at the document."""
+    from smart_lineart.krita_plugin import SmartLineartDocker
+    h, w = grey.shape
+    doc = k.createDocument(w, h, "docker", "RGBA", "U8", "", 300.0)
+    sketch = doc.createNode("Sketch", "paintlayer")
+    doc.rootNode().addChildNode(sketch, None)
+    sketch.setPixelData(sketch_bytes(grey, "RGBA", "U8"), 0, 0, w, h)
+    doc.setActiveNode(sketch)
+    docker = SmartLineartDocker()
+    docker.target = lambda: (doc, sketch)
+    docker.resize(380, 720)
+    docker.update_preview()
+    shot = os.path.join(out, "docker.png")
+    docker.grab().save(shot)
+    pixmap = docker.preview.pixmap()
+    check(res, "docker renders with a preview", pixmap is not None and not pixmap.isNull(),
+          [docker.status.text(), docker.preview.text()])
+    docker.deleteLater()  # before Krita shuts down, or it crashes tearing down a window-less docker
+    doc.close()
+
+
+def docker_main(*_):
+    """The docker screenshot on its own (a fresh Krita process)."""
+    job = json.load(open(os.environ["SMART_LINEART_E2E"]))
+    res = {"checks": {}, "errors": [], "finished": False, "path": os.path.join(job["out"], "docker.json")}
+    try:
+        from krita import Krita
+        docker_screenshot(Krita.instance(), np.load(job["sketch"]), job["out"], res)
+        res["finished"] = True
+    except Exception:
+        res["errors"].append(traceback.format_exc())
+    save(res)

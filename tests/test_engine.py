@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from smart_lineart import backends
+from smart_lineart.engine import RESERVE_MB, Cancelled, Engine, MemoryCapError, Settings, SettingsError, rss_mb
+
+TOL = 2  # of 255
+
+
+@pytest.mark.parametrize("backend", backends.installed_backends())
+def test_tiled_equals_untiled(model, sketch, backend):
+    whole = Engine(model, backend, "CPU", max_memory_mb=4096).run(sketch)
+    tiled_engine = Engine(model, backend, "CPU", tile=64)
+    assert tiled_engine.tile_core(*sketch.shape) == (64, 64)  # really many tiles: 5 x 9
+    tiled = tiled_engine.run(sketch)
+    assert tiled.shape == sketch.shape
+    assert np.abs(tiled.astype(int) - whole).max() <= TOL
+    assert (whole < 128).mean() > 0.01  # there are lines to compare, not just paper
+
+
+def test_backends_agree(model, sketch):
+    if len(backends.installed_backends()) < 2:
+        pytest.skip("needs both backends")
+    ov = Engine(model, "openvino", "CPU").run(sketch)
+    ort = Engine(model, "onnxruntime", "CPU").run(sketch)
+    assert np.abs(ov.astype(int) - ort).max() <= TOL
+
+
+@pytest.mark.parametrize("shape, value", [((1, 1), 255), ((1, 1), 0), ((200, 333), 255), ((7, 1000), 255)])
+def test_tiny_and_blank_images_give_white(model, shape, value):
+    out = Engine(model).run(np.full(shape, value, np.uint8))
+    assert out.shape == shape
+    assert out.min() >= 250
+
+
+@pytest.mark.parametrize("settings", [Settings(thickness=0.2), Settings(thickness=100), Settings(thickness=float("nan")),
+                                      Settings(brush="crayon"), Settings(faint=1.5)])
+def test_bad_settings_raise(model, settings):
+    with pytest.raises(SettingsError):
+        Engine(model).run(np.full((32, 32), 255, np.uint8), settings)
+
+
+def test_progress_and_cancel_between_tiles(model, sketch):
+    engine = Engine(model, tile=128)
+    calls = []
+    engine.run(sketch, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(i, 15) for i in range(1, 16)]  # ceil(517 / 128) * ceil(301 / 128) tiles
+    ticks = []
+    with pytest.raises(Cancelled):
+        engine.run(sketch, progress=lambda d, t: ticks.append(d), cancelled=lambda: len(ticks) >= 2)
+    assert ticks == [1, 2]
+
+
+def test_tile_size_follows_memory_cap(model):
+    engine = Engine(model)
+    base = rss_mb() + 8000 * 8000 / 2**20 + RESERVE_MB  # this process, the uint8 result, headroom
+    engine.max_memory_mb = base + 1024
+    big = engine.tile_core(8000, 8000)
+    engine.max_memory_mb = base + 100
+    small = engine.tile_core(8000, 8000)
+    assert big[0] > small[0] >= model.size_multiple
+    assert all(s % model.size_multiple == 0 for s in big + small)
+    tile_mb = model.bytes_per_pixel * (small[0] + 2 * model.margin) ** 2 / 2**20
+    assert tile_mb <= 100
+    engine.max_memory_mb = base
+    with pytest.raises(MemoryCapError, match="too small"):
+        engine.tile_core(8000, 8000)

@@ -1,0 +1,33 @@
+import sys
+
+import numpy as np
+from PIL import Image
+
+from tests.conftest import ROOT
+
+# Runs the CLI in this interpreter and reports its own peak resident memory in KiB.
+_WRAPPER = """
+import resource, sys
+from smart_lineart.cli import main
+rc = main(sys.argv[1:])
+print("maxrss", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+sys.exit(rc)
+"""
+
+
+def test_peak_rss_stays_under_max_memory_on_a_large_page(tmp_path, sketch):
+    import subprocess
+    h, w = 5000, 4000  # 20 MP: far more than one tile at this cap
+    page = np.full((h, w), 255, np.uint8)
+    page[:sketch.shape[0], :sketch.shape[1]] = sketch
+    page[-sketch.shape[0]:, -sketch.shape[1]:] = sketch
+    src = tmp_path / "page.png"
+    Image.fromarray(page).save(src)
+    cap = 450
+    res = subprocess.run([sys.executable, "-c", _WRAPPER, str(src), "-o", str(tmp_path / "o.png"),
+                          "--max-memory", str(cap), "--quiet"], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    peak_mb = int(res.stderr.split("maxrss")[-1]) / 1024
+    assert peak_mb < cap, f"peak RSS {peak_mb:.0f} MB over the {cap} MB cap"
+    out = np.asarray(Image.open(tmp_path / "o.png"))
+    assert out.shape == (h, w) and out[-200:, -200:].min() < 64  # the far corner was processed too

@@ -1,0 +1,30 @@
+"""The shipped model must really clean sketches: these fail on an untrained network."""
+import numpy as np
+import pytest
+
+from smart_lineart.engine import Engine, Settings
+from smart_lineart.preprocess import grey_on_white, to_uint8
+from tests.conftest import TEST_SEED
+from training.metrics import compare
+from training.synth import make_pair
+
+
+@pytest.fixture(scope="module")
+def results(model):
+    engine = Engine(model)
+    rng = np.random.default_rng(TEST_SEED + 1)
+    rows = []
+    for i in range(6):
+        p = make_pair(rng, 384, brush=0, thickness=3.0, faint=model.default_faint)
+        out = engine.run(to_uint8(grey_on_white(p.sketch)), Settings(3.0)).astype(np.float32) / 255
+        rows.append(compare(out, p.target))
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+
+
+def test_output_matches_target_lines(results):
+    assert results["f1@2"] >= 0.9, results
+    assert results["precision@2"] >= 0.85 and results["recall@2"] >= 0.85, results
+
+
+def test_output_has_requested_width(results):
+    assert abs(results["width"] - results["target_width"]) / results["target_width"] < 0.3, results

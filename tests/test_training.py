@@ -1,0 +1,64 @@
+"""The training side: model size limits, ONNX export fidelity, reproducible data, resumable runs."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from tests.conftest import ROOT  # noqa: E402
+from training.model import SIZE_MULTIPLE, LineartNet, macs_per_pixel, receptive_field  # noqa: E402
+from training.synth import BRUSHES, make_pair  # noqa: E402
+
+
+def test_cost_per_pixel_within_budget():
+    assert macs_per_pixel(LineartNet(len(BRUSHES))) <= 60_000
+
+
+def test_receptive_field_covers_measured_support():
+    torch.manual_seed(0)
+    m = LineartNet(len(BRUSHES)).eval()
+    x = torch.rand(1, 1, 384, 384, requires_grad=True)
+    m(x, torch.full((1, 1), 3.0), torch.eye(len(BRUSHES))[:1], torch.full((1, 1), 0.3))[0, 0, 192, 192].backward()
+    rows = (x.grad[0, 0].abs().sum(1) > 0).nonzero()
+    support = int(rows.max() - rows.min() + 1)
+    assert support <= receptive_field(m) < 2 * support
+
+
+def test_onnx_export_matches_torch(tmp_path):
+    from smart_lineart import backends
+    from training.export import export_onnx
+    torch.manual_seed(0)
+    m = LineartNet(len(BRUSHES)).eval()
+    path = tmp_path / "m.onnx"
+    export_onnx(m, path)
+    x = np.random.default_rng(0).random((1, 1, 3 * SIZE_MULTIPLE, 5 * SIZE_MULTIPLE), dtype=np.float32)
+    cond = {"thickness": np.full((1, 1), 4, np.float32), "brush": np.eye(len(BRUSHES), dtype=np.float32)[2:3],
+            "faint": np.full((1, 1), 0.3, np.float32)}
+    with torch.no_grad():
+        ref = m(*(torch.from_numpy(v) for v in (x, cond["thickness"], cond["brush"], cond["faint"]))).numpy()
+    out = backends.load(path, "onnxruntime", "CPU").run(x, cond)
+    np.testing.assert_allclose(out, ref, atol=1e-4)
+
+
+def test_synthesis_is_reproducible_and_guides_stay_out_of_target():
+    a = make_pair(np.random.default_rng(5), 128)
+    b = make_pair(np.random.default_rng(5), 128)
+    np.testing.assert_array_equal(a.sketch, b.sketch)
+    np.testing.assert_array_equal(a.target, b.target)
+    assert not np.array_equal(a.target, make_pair(np.random.default_rng(6), 128).target)
+
+
+def test_training_runs_checkpoints_and_resumes(tmp_path):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "training.train", "--run", str(run), "--minutes", "0.05", "--size", "64",
+           "--batch", "2", "--workers", "0", "--val-every", "3"]
+    for _ in range(2):
+        res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        assert res.returncode == 0, res.stderr
+    assert "resumed at step" in res.stdout
+    assert (run / "last.pt").exists() and (run / "best.pt").exists()
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert log and all(np.isfinite(r["val"]) for r in log)
