@@ -16,7 +16,7 @@ ARCH := $(shell uname -m)
 PYK := $(KRITA_RESOURCES)/pykrita
 DEPS := $(PYK)/smart_lineart_deps
 
-.PHONY: setup setup-train krita demo test train export eval preview example install dist clean
+.PHONY: setup setup-train krita demo test train export eval bench preview example install dist clean
 
 setup: $(VENV)/.runtime
 $(VENV)/.runtime: requirements.txt
@@ -53,6 +53,9 @@ export: setup-train
 
 eval: setup-train
 	$(PY) -m training.evaluate --model models/$(NAME).onnx --card
+
+bench: setup-train
+	$(PY) -m training.bench
 
 preview: setup-train
 	$(PY) -m training.synth --preview demo/training-pairs.png --n 8

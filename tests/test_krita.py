@@ -95,3 +95,19 @@ def test_docker_screenshot(krita_run):
     assert shot.size == (380, 720)
     os.makedirs(ROOT / "build", exist_ok=True)
     shutil.copy(out / "docker.png", ROOT / "build" / "docker.png")  # for the README's picture
+
+
+def test_dist_zip_imports_with_kritas_own_importer(tmp_path):
+    import importlib.util
+    source = "/usr/share/krita/pykrita/plugin_importer/plugin_importer.py"
+    spec = importlib.util.spec_from_file_location("krita_plugin_importer", source)
+    importer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(importer)
+    dist = subprocess.run(["make", "-s", "dist"], cwd=ROOT, capture_output=True, text=True)
+    assert dist.returncode == 0, dist.stderr
+    imported = importer.PluginImporter(str(ROOT / "dist" / "smart_lineart.zip"), str(tmp_path),
+                                       lambda plugin: True).import_all()
+    assert [p["name"] for p in imported] == ["smart_lineart"]
+    for rel in ("pykrita/smart_lineart.desktop", "pykrita/smart_lineart/__init__.py",
+                "pykrita/smart_lineart/models/lineart-v1.json", "actions/smart_lineart.action"):
+        assert (tmp_path / rel).exists(), rel
