@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 RUN ?= runs/lineart-v1
 NAME ?= lineart-v1
-MINUTES ?= 80
+MINUTES ?= 75
 SEED ?= 1
 
 # Krita: resource folder, and the Python version Krita embeds (read off its Python module)
