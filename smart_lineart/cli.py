@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from . import backends
-from .engine import Cancelled, Engine, MemoryCapError, Settings, SettingsError
-from .imageio import ImageReadError, load_grey, save_lineart
+from .engine import MB, Cancelled, Engine, MemoryCapError, Settings, SettingsError, rss_mb
+from .imageio import ImageReadError, decode_cost, load_grey, save_lineart
 from .models import ModelError, available_models, load_model_info, models_dir
 
 
@@ -97,6 +97,11 @@ def run(argv: list[str] | None = None) -> int:
     settings = Settings(a.thickness, a.brush, a.faint)
     engine.conditions(settings)  # validate the settings before reading any image
     for src, dst in zip(a.inputs, _outputs(a.inputs, a.output)):
+        h, w, decoded = decode_cost(src)
+        need = rss_mb() + (decoded + 2 * h * w) / MB  # decoded file, its grey copy, the result
+        if need > a.max_memory:
+            raise UserError(f"{src} is {w}x{h}: decoding it needs about {need:.0f} MB, over --max-memory "
+                            f"{a.max_memory:g}")
         grey = load_grey(src)
         lineart = engine.run(grey, settings, progress=_Progress(Path(src).name, a.quiet))
         del grey

@@ -28,16 +28,35 @@ def _band_to_unit(band: "Image.Image") -> np.ndarray:  # noqa: F821
     return a.astype(np.float32)  # F: already 0..1
 
 
-def load_grey(path: str | Path) -> np.ndarray:
-    """Read an image file as HxW uint8 grey: luma of the colours, transparency on white."""
+def _open(path: str | Path):
     from PIL import Image, UnidentifiedImageError
 
+    Image.MAX_IMAGE_PIXELS = None  # big scans are the point; memory is checked by the caller
     try:
-        im = Image.open(path)
-        im.load()
+        return Image.open(path)
     except FileNotFoundError:
         raise ImageReadError(f"no such file: {path}") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise ImageReadError(f"cannot read {path} as an image ({e.__class__.__name__})") from None
+
+
+def decode_cost(path: str | Path) -> tuple[int, int, int]:
+    """(height, width, bytes the decoded image takes), from the header only."""
+    im = _open(path)
+    w, h = im.size
+    bands = len(im.getbands())
+    depth = 4 if im.mode in ("I", "F") else 2 if im.mode.startswith("I;16") else 1
+    if im.mode in ("P", "PA", "1", "CMYK", "YCbCr", "LAB", "HSV", "La"):  # converted to RGB(A) on load
+        bands, depth = 4 + bands, 1
+    return h, w, w * h * bands * depth
+
+
+def load_grey(path: str | Path) -> np.ndarray:
+    """Read an image file as HxW uint8 grey: luma of the colours, transparency on white."""
+    im = _open(path)
+    try:
+        im.load()
+    except (OSError, ValueError, SyntaxError) as e:
         raise ImageReadError(f"cannot read {path} as an image ({e.__class__.__name__})") from None
     if im.mode in ("P", "PA"):
         im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")

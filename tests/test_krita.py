@@ -72,10 +72,10 @@ def test_all_checks_inside_krita(krita_run):
     checks = _results(out / "results.json")
     failed = {k: v["detail"] for k, v in checks.items() if not v["ok"]}
     assert not failed, failed
-    assert len(checks) >= 25
+    assert len(checks) >= 34
 
 
-@pytest.mark.parametrize("fmt", ["RGBA-U8", "RGBA-U16", "GRAYA-U8", "RGBA-F32", "CMYKA-U8"])
+@pytest.mark.parametrize("fmt", ["RGBA-U8", "RGBA-U16", "RGBA-F16", "RGBA-F32", "GRAYA-U8", "CMYKA-U8", "LABA-U16"])
 def test_layer_matches_cli_output(krita_run, fmt, tmp_path):
     out, _ = krita_run
     res = run_cli(str(out / "sketch.png"), "-o", str(tmp_path / "cli.png"), "--thickness", "3", "--quiet")

@@ -31,3 +31,11 @@ def test_peak_rss_stays_under_max_memory_on_a_large_page(tmp_path, sketch):
     assert peak_mb < cap, f"peak RSS {peak_mb:.0f} MB over the {cap} MB cap"
     out = np.asarray(Image.open(tmp_path / "o.png"))
     assert out.shape == (h, w) and out[-200:, -200:].min() < 64  # the far corner was processed too
+
+
+def test_image_too_big_for_the_cap_is_refused_before_decoding(tmp_path):
+    from tests.conftest import run_cli
+    src = tmp_path / "huge.png"
+    Image.new("RGBA", (9000, 9000), (255, 255, 255, 0)).save(src)  # 324 MB decoded
+    res = run_cli(str(src), "-o", str(tmp_path / "o.png"), "--max-memory", "300")
+    assert res.returncode == 2 and "over --max-memory 300" in res.stderr and "Traceback" not in res.stderr

@@ -88,24 +88,30 @@ class LineartNet(nn.Module):
         return z if logits else torch.sigmoid(z)
 
 
-def macs_per_pixel(model: nn.Module, size: int = 256) -> float:
-    """Multiply-adds per input pixel, counted with forward hooks on a size x size input."""
+def count_macs(model: nn.Module, *inputs: torch.Tensor) -> int:
+    """Multiply-adds of all (transposed) convolutions for one forward pass, via hooks."""
     total = 0
 
     def hook(mod, inp, out):
         nonlocal total
-        if isinstance(mod, nn.Conv2d):
-            total += out.numel() * mod.in_channels // mod.groups * mod.kernel_size[0] * mod.kernel_size[1]
-        elif isinstance(mod, nn.ConvTranspose2d):
+        if isinstance(mod, nn.ConvTranspose2d):  # every input position meets the whole kernel
             total += inp[0].numel() * mod.out_channels * mod.kernel_size[0] * mod.kernel_size[1]
+        else:
+            total += out.numel() * mod.in_channels // mod.groups * mod.kernel_size[0] * mod.kernel_size[1]
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
-    k = model.cond[0].in_features - 2
     with torch.no_grad():
-        model(torch.ones(1, 1, size, size), torch.ones(1, 1) * 3, torch.eye(k)[:1], torch.ones(1, 1) * 0.3)
+        model(*inputs)
     for h in handles:
         h.remove()
-    return total / (size * size)
+    return total
+
+
+def macs_per_pixel(model: "LineartNet", size: int = 256) -> float:
+    """Multiply-adds per input pixel."""
+    k = model.cond[0].in_features - 2
+    return count_macs(model, torch.ones(1, 1, size, size), torch.ones(1, 1) * 3, torch.eye(k)[:1],
+                      torch.ones(1, 1) * 0.3) / size ** 2
 
 
 def receptive_field(model: nn.Module) -> int:

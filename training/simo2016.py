@@ -11,6 +11,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from training.model import count_macs
+
 
 def _conv(cin: int, cout: int, k: int = 3, stride: int = 1) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, k, stride, k // 2), nn.ReLU()]
@@ -32,24 +34,6 @@ def simo2016() -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def macs_per_pixel(model: nn.Module, size: int = 256) -> float:
-    total = 0
-
-    def hook(mod, inp, out):
-        nonlocal total
-        if isinstance(mod, nn.ConvTranspose2d):
-            total += inp[0].numel() * mod.out_channels * mod.kernel_size[0] * mod.kernel_size[1]
-        else:
-            total += out.numel() * mod.in_channels * mod.kernel_size[0] * mod.kernel_size[1]
-
-    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
-    with torch.no_grad():
-        model(torch.ones(1, 1, size, size))
-    for h in hs:
-        h.remove()
-    return total / size ** 2
-
-
 def export(path: Path) -> dict:
     """Write the architecture (random weights, seed 0) as ONNX; return its facts."""
     torch.manual_seed(0)
@@ -58,4 +42,4 @@ def export(path: Path) -> dict:
                       dynamic_axes={"image": {2: "h", 3: "w"}, "out": {2: "h", 3: "w"}}, opset_version=17, dynamo=False)
     convs = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     return {"conv_layers": len(convs), "parameters": sum(p.numel() for p in model.parameters()),
-            "macs_per_pixel": macs_per_pixel(model)}
+            "macs_per_pixel": count_macs(model, torch.ones(1, 1, 256, 256)) / 256 ** 2}

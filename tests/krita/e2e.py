@@ -10,16 +10,21 @@ import smart_lineart  # first: it puts the plugin's dependency folder (numpy...)
 
 import numpy as np  # noqa: E402
 
-FORMATS = [("RGBA", "U8"), ("RGBA", "U16"), ("GRAYA", "U8"), ("RGBA", "F32"), ("CMYKA", "U8")]
+FORMATS = [("RGBA", "U8"), ("RGBA", "U16"), ("RGBA", "F16"), ("RGBA", "F32"), ("GRAYA", "U8"), ("CMYKA", "U8"),
+           ("LABA", "U16")]
 
 
 def sketch_bytes(grey: np.ndarray, model: str, depth: str) -> bytes:
     """Black strokes whose coverage is the alpha: a sketch on a transparent layer."""
     cover = (255 - grey).astype(np.float64) / 255
     h, w = grey.shape
-    if (model, depth) == ("RGBA", "F32"):
-        px = np.zeros((h, w, 4), np.float32)
+    if depth in ("F16", "F32"):
+        px = np.zeros((h, w, 4), np.float16 if depth == "F16" else np.float32)
         px[..., 3] = cover
+    elif model == "LABA":  # L, a, b, alpha (U16): black ink, neutral a/b
+        px = np.zeros((h, w, 4), np.uint16)
+        px[..., 1:3] = 32768
+        px[..., 3] = np.round(cover * 65535)
     elif model == "CMYKA":  # C, M, Y, K, alpha: K ink
         px = np.zeros((h, w, 5), np.uint8)
         px[..., 3] = 255
@@ -67,7 +72,10 @@ def run(job, out, res) -> None:
     from krita import Krita
 
     from smart_lineart.engine import Cancelled
+    from smart_lineart.krita_plugin import SmartLineartExtension
     k = Krita.instance()
+    check(res, "the extension (Tools > Smart Lineart) is registered",
+          any(isinstance(e, SmartLineartExtension) for e in k.extensions()))
     grey = np.load(job["sketch"])
     h, w = grey.shape
     second = grey.copy()
