@@ -94,8 +94,12 @@ def _corners(rng, c, scale) -> tuple[np.ndarray, bool]:
     return _resample(v), closed
 
 
-def random_drawing(rng: np.random.Generator, size: int) -> tuple[list[tuple[np.ndarray, bool]], list[np.ndarray], float]:
-    """Intended curves (points, closed), construction lines, and the typical curve scale."""
+def random_drawing(rng: np.random.Generator, size: int, min_gap: float = 8.0
+                   ) -> tuple[list[tuple[np.ndarray, bool]], list[np.ndarray], float]:
+    """Intended curves (points, closed), construction lines, and the typical curve scale.
+    Near-parallel intended lines keep at least `min_gap` px apart: closer than the sketch's
+    passes wander, one line and two lines would look the same and the target would contradict
+    itself."""
     scale = size * rng.uniform(0.25, 0.9)
     curves: list[tuple[np.ndarray, bool]] = []
     for _ in range(rng.integers(4, 14)):
@@ -110,7 +114,7 @@ def random_drawing(rng: np.random.Generator, size: int) -> tuple[list[tuple[np.n
             curves.append(_corners(rng, c, scale))
         elif kind < 0.8:  # strands: a curve with 1-3 near-parallel companions (hair, folds)
             base = _spline(rng, c, scale)
-            gap = rng.uniform(7, 18)
+            gap = rng.uniform(min_gap, min_gap + 12)
             nrm = _normals(base)
             for k in range(rng.integers(2, 5)):
                 bend = np.sin(np.linspace(0, np.pi, len(base)))[:, None] * rng.normal(0, 3)
@@ -273,15 +277,24 @@ def _noise(rng, size: int, sigma: float) -> np.ndarray:
     return (n - n.mean()) / max(n.std(), 1e-3)
 
 
-def render_sketch(rng, curves, guides, size: int, faint: float) -> np.ndarray:
-    """A rough sketch of the drawing: HxWx3 (paper) or HxWx4 (transparent layer), 0..1."""
-    style = {
+def sketch_style(rng) -> dict:
+    """How messy one sketcher is: passes per line, how far passes wander, dashes, pencil width."""
+    return {
         "passes": rng.dirichlet([2, 3, 3, 1.5]),
-        "spread": rng.uniform(0.3, 2.8),
+        "spread": rng.uniform(0.3, 2.4),
         "overshoot": rng.uniform(1, 6),
         "scratch": rng.choice([0.0, 0.3, 0.9], p=[0.5, 0.3, 0.2]),
         "width": rng.uniform(0.6, 2.4),
     }
+
+
+def min_gap(style: dict, thickness: float) -> float:
+    """Spacing that keeps parallel intended lines apart in both the sketch and the target."""
+    return max(thickness + 5.0, 4.0 * style["spread"] + 3.0)
+
+
+def render_sketch(rng, curves, guides, size: int, faint: float, style: dict) -> np.ndarray:
+    """A rough sketch of the drawing: HxWx3 (paper) or HxWx4 (transparent layer), 0..1."""
     main, light, construction = [], [], []
     for pts, closed in curves:
         if rng.random() < 0.15:  # a light but intended line: kept because it is above `faint`
@@ -355,14 +368,15 @@ class Pair:
 
 def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = None,
               thickness: float | None = None, faint: float | None = None) -> Pair:
-    curves, guides, _ = random_drawing(rng, size)
     if thickness is None:
         thickness = float(np.exp(rng.uniform(*np.log(THICKNESS_RANGE))))
     if brush is None:
         brush = int(rng.integers(len(BRUSHES)))
     if faint is None:
         faint = float(rng.uniform(*FAINT_RANGE))
-    sketch = render_sketch(rng, curves, guides, size, faint)
+    style = sketch_style(rng)
+    curves, guides, _ = random_drawing(rng, size, min_gap(style, thickness))
+    sketch = render_sketch(rng, curves, guides, size, faint, style)
     grey = to_uint8(grey_on_white(sketch))
     net_input = measure_levels(grey).apply(grey, 0, 0)
     target = render_target(curves, size, thickness, BRUSHES[brush])
@@ -382,12 +396,12 @@ def preview(path: str, n: int, seed: int, size: int) -> None:
     Image.fromarray(to_uint8(np.concatenate(rows, 0))).save(path)
 
 
-def random_page(rng: np.random.Generator, size: int, cell: int = 320):
+def random_page(rng: np.random.Generator, size: int, gap: float, cell: int = 320):
     """A page-sized drawing: drawings of training density composed on a grid of cells."""
     curves, guides = [], []
     for y in range(0, size, cell):
         for x in range(0, size, cell):
-            c, g, _ = random_drawing(rng, cell)
+            c, g, _ = random_drawing(rng, cell, gap)
             curves += [(pts + (x, y), closed) for pts, closed in c]
             guides += [line + (x, y) for line in g[:1]]  # one construction line per cell
     return curves, guides
@@ -396,8 +410,10 @@ def random_page(rng: np.random.Generator, size: int, cell: int = 320):
 def write_sketch(path: str, seed: int, size: int) -> None:
     """One page-sized sketch on pencil paper, e.g. the bundled example for `make demo`."""
     rng = np.random.default_rng(seed)
-    curves, guides = random_page(rng, size)
-    Image.fromarray(to_uint8(render_sketch(rng, curves, guides, size, DEFAULT_FAINT)[..., :3])).save(path, quality=92)
+    style = sketch_style(rng)
+    curves, guides = random_page(rng, size, min_gap(style, 3.0))
+    sketch = render_sketch(rng, curves, guides, size, DEFAULT_FAINT, style)
+    Image.fromarray(to_uint8(sketch[..., :3])).save(path, quality=92)
 
 
 def main() -> None:
