@@ -98,7 +98,9 @@ def run(argv: list[str] | None = None) -> int:
     engine.conditions(settings)  # validate the settings before reading any image
     for src, dst in zip(a.inputs, _outputs(a.inputs, a.output)):
         h, w, decoded = decode_cost(src)
-        need = rss_mb() + (decoded + 2 * h * w) / MB  # decoded file, its grey copy, the result
+        # while decoding, the decoded file and its grey copy coexist; the result comes after the
+        # decoded file is freed, and the engine fits its tiles around it
+        need = rss_mb() + (decoded + h * w) / MB
         if need > a.max_memory:
             raise UserError(f"{src} is {w}x{h}: decoding it needs about {need:.0f} MB, over --max-memory "
                             f"{a.max_memory:g}")

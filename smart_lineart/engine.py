@@ -18,7 +18,7 @@ import numpy as np
 
 from . import backends
 from .models import ModelInfo
-from .preprocess import Levels, measure_levels, to_uint8
+from .preprocess import Levels, bilinear, measure_levels, to_uint8
 
 MB = 1 << 20
 RESERVE_MB = 48  # headroom for the tile's input/output copies and allocator slack
@@ -66,10 +66,16 @@ class Engine:
     def backend(self) -> str:
         return f"{self.runner.name}/{self.runner.device}"
 
+    def scale(self, thickness: float) -> int:
+        """1, or 2 for lines thicker than the network draws: it then draws half as thick on a
+        half-size image, and the result is enlarged (global resampling, so tiling is unaffected)."""
+        return 1 if thickness <= self.model.network_thickness_range[1] else 2
+
     def conditions(self, s: Settings) -> dict[str, np.ndarray]:
         lo, hi = self.model.thickness_range
         if not (lo <= s.thickness <= hi) or not math.isfinite(s.thickness):
             raise SettingsError(f"thickness {s.thickness:g} px is outside this model's range {lo:g}-{hi:g} px")
+        net_thickness = s.thickness / self.scale(s.thickness)
         faint = self.model.default_faint if s.faint is None else s.faint
         if not 0.0 <= faint <= 1.0:
             raise SettingsError(f"faint-line threshold {faint:g} is outside 0-1")
@@ -77,7 +83,7 @@ class Engine:
         if s.brush is not None and s.brush not in self.model.brushes:
             raise SettingsError(f"unknown brush {s.brush!r}; this model has: {', '.join(self.model.brushes)}")
         brush[0, self.model.brushes.index(s.brush) if s.brush else 0] = 1.0
-        return {"thickness": np.array([[s.thickness]], np.float32), "brush": brush,
+        return {"thickness": np.array([[net_thickness]], np.float32), "brush": brush,
                 "faint": np.array([[faint]], np.float32)}
 
     def tile_core(self, h: int, w: int) -> tuple[int, int]:
@@ -102,6 +108,14 @@ class Engine:
             cancelled: Callable[[], bool] | None = None, levels: Levels | None = None) -> np.ndarray:
         """grey: HxW uint8 sketch on white. Returns HxW uint8 lineart (255 = white)."""
         cond = self.conditions(settings)
+        scale = self.scale(settings.thickness)
+        if scale > 1:
+            small = self._draw(_shrink(grey, scale), cond, progress, cancelled, None)
+            return _enlarge(small, scale, grey.shape)
+        return self._draw(grey, cond, progress, cancelled, levels)
+
+    def _draw(self, grey: np.ndarray, cond: dict[str, np.ndarray], progress, cancelled,
+              levels: Levels | None) -> np.ndarray:
         h, w = grey.shape
         if levels is None:
             levels = measure_levels(grey)
@@ -121,6 +135,27 @@ class Engine:
             if progress is not None:
                 progress(i + 1, len(origins))
         return out
+
+
+def _shrink(grey: np.ndarray, s: int) -> np.ndarray:
+    """Box-filter downscale by s (edges padded with paper)."""
+    h, w = grey.shape
+    p = np.pad(grey, ((0, -h % s), (0, -w % s)), constant_values=255)
+    out = np.empty((p.shape[0] // s, p.shape[1] // s), np.uint8)
+    for y in range(0, out.shape[0], 512):  # bands: no whole-image float copy
+        band = p[y * s:(y + 512) * s].reshape(-1, s, out.shape[1], s).mean(axis=(1, 3))
+        out[y:y + band.shape[0]] = np.round(band)
+    return out
+
+
+def _enlarge(small: np.ndarray, s: int, shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear upscale by s to `shape`, in bands."""
+    h, w = shape
+    out = np.empty(shape, np.uint8)
+    for y in range(0, h, 512):
+        n = min(512, h - y)
+        out[y:y + n] = np.clip(bilinear(small, y, 0, n, w, cell=s) + 0.5, 0, 255)
+    return out
 
 
 def _read_window(grey: np.ndarray, y0: int, x0: int, window: np.ndarray) -> None:

@@ -18,7 +18,8 @@ class ModelInfo:
     path: Path
     name: str
     brushes: tuple[str, ...]
-    thickness_range: tuple[float, float]
+    thickness_range: tuple[float, float]  # what the engine accepts
+    network_thickness_range: tuple[float, float]  # what the network draws at full size
     receptive_field: int
     size_multiple: int
     bytes_per_pixel: float  # measured peak activation memory per input pixel
@@ -31,6 +32,10 @@ class ModelInfo:
         size multiple so tile origins stay on the network's downsampling grid."""
         m = self.size_multiple
         return -(-(self.receptive_field // 2 + 1) // m) * m
+
+
+def _pair(v) -> tuple[float, float]:
+    return float(v[0]), float(v[1])
 
 
 def models_dir() -> Path:
@@ -59,7 +64,8 @@ def load_model_info(path: str | os.PathLike | None = None) -> ModelInfo:
         card = json.loads(card_path.read_text())
         return ModelInfo(
             path=p, name=card.get("name", p.stem), brushes=tuple(card["brushes"]),
-            thickness_range=(float(card["thickness_range"][0]), float(card["thickness_range"][1])),
+            thickness_range=_pair(card["thickness_range"]),
+            network_thickness_range=_pair(card.get("network_thickness_range", card["thickness_range"])),
             receptive_field=int(card["receptive_field"]), size_multiple=int(card["size_multiple"]),
             bytes_per_pixel=float(card["bytes_per_pixel"]), default_faint=float(card["default_faint"]), card=card)
     except (ValueError, KeyError, TypeError, IndexError) as e:

@@ -60,7 +60,7 @@ class Levels:
         """
         h, w = grey_u8.shape
         x = grey_u8.astype(np.float32)  # in place from here on: one tile-sized float buffer
-        x /= _bilinear(self.background, y0, x0, h, w)
+        x /= bilinear(self.background, y0, x0, h, w)
         x *= 1.0 / (255.0 * self.ink)
         x += 1.0 - 1.0 / self.ink  # 1 - (1 - v/bg) / ink
         return np.clip(x, 0.0, 1.0, out=x)
@@ -77,7 +77,7 @@ def measure_levels(grey_u8: np.ndarray, band_rows: int = 1024) -> Levels:
     band_rows -= band_rows % BLOCK
     for y0 in range(0, h, band_rows):
         band = grey_u8[y0:y0 + band_rows]
-        bg = _bilinear(background, y0, 0, band.shape[0], w)
+        bg = bilinear(background, y0, 0, band.shape[0], w)
         darkness = 1.0 - band.astype(np.float32) * (1.0 / 255.0) / bg
         hist += np.bincount(np.clip(darkness * 255.0, 0, 255).astype(np.uint8).ravel(), minlength=256)
     return Levels(background, _main_ink_darkness(hist))
@@ -133,18 +133,20 @@ def _main_ink_darkness(hist: np.ndarray) -> float:
     return float(max(level, MIN_INK_DARKNESS))
 
 
-def _bilinear(cells: np.ndarray, y0: int, x0: int, h: int, w: int) -> np.ndarray:
-    """Cell values interpolated at pixel centres of the window (y0, x0, h, w); separable, so
-    only the result is window-sized."""
+def bilinear(cells: np.ndarray, y0: int, x0: int, h: int, w: int, cell: int = BLOCK) -> np.ndarray:
+    """Upsample: values of `cell` x `cell` cells interpolated at the pixel centres of the
+    window (y0, x0, h, w); separable, so only the result is window-sized."""
     def weights(start: int, n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pos = np.clip((np.arange(start, start + n, dtype=np.float32) + 0.5) / BLOCK - 0.5, 0, size - 1)
+        pos = np.clip((np.arange(start, start + n, dtype=np.float32) + 0.5) / cell - 0.5, 0, size - 1)
         lo = np.minimum(pos.astype(np.int64), max(size - 2, 0))
         return lo, np.minimum(lo + 1, size - 1), pos - lo
 
     ch, cw = cells.shape
     xl, xh, fx = weights(x0, w, cw)
-    rows = cells[:, xl] * (1 - fx) + cells[:, xh] * fx  # (ch, w): small
     yl, yh, fy = weights(y0, h, ch)
+    cells = cells[yl.min():yh.max() + 1]  # only the rows this window needs
+    yl, yh = yl - yl.min(), yh - yl.min()
+    rows = cells[:, xl] * (1 - fx) + cells[:, xh] * fx  # (rows needed, w)
     out = rows[yl]
     out *= (1 - fy)[:, None]
     out += rows[yh] * fy[:, None]

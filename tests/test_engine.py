@@ -7,12 +7,13 @@ from smart_lineart.engine import RESERVE_MB, Cancelled, Engine, MemoryCapError, 
 TOL = 2  # of 255
 
 
-@pytest.mark.parametrize("backend", backends.installed_backends())
-def test_tiled_equals_untiled(model, sketch, backend):
-    whole = Engine(model, backend, "CPU", max_memory_mb=4096).run(sketch)
-    tiled_engine = Engine(model, backend, "CPU", tile=64)
+@pytest.mark.parametrize("backend, thickness", [(b, 3.0) for b in backends.installed_backends()] + [("auto", 10.0)])
+def test_tiled_equals_untiled(model, sketch, backend, thickness):
+    device = "auto" if backend == "auto" else "CPU"
+    whole = Engine(model, backend, device, max_memory_mb=4096).run(sketch, Settings(thickness))
+    tiled_engine = Engine(model, backend, device, tile=64)
     assert tiled_engine.tile_core(*sketch.shape) == (64, 64)  # really many tiles: 5 x 9
-    tiled = tiled_engine.run(sketch)
+    tiled = tiled_engine.run(sketch, Settings(thickness))
     assert tiled.shape == sketch.shape
     assert np.abs(tiled.astype(int) - whole).max() <= TOL
     assert (whole < 128).mean() > 0.01  # there are lines to compare, not just paper

@@ -28,3 +28,15 @@ def test_output_matches_target_lines(results):
 
 def test_output_has_requested_width(results):
     assert abs(results["width"] - results["target_width"]) / results["target_width"] < 0.3, results
+
+
+def test_thickness_follows_request_linearly(model):
+    """Measured width per requested px stays within 20% of the 3 px ratio, from thin lines
+    to thick ones drawn at half scale."""
+    from training.metrics import line_width
+    engine = Engine(model)
+    p = make_pair(np.random.default_rng(TEST_SEED + 3), 384, brush=0, thickness=10.0)  # gaps fit 10 px
+    grey = to_uint8(grey_on_white(p.sketch))
+    per_px = {t: line_width(engine.run(grey, Settings(t)).astype(np.float32) / 255) / t for t in (1.5, 3, 6, 10)}
+    for t, ratio in per_px.items():
+        assert 0.8 <= ratio / per_px[3] <= 1.2, per_px

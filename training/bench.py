@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from smart_lineart import backends
-from smart_lineart.engine import Engine
+from smart_lineart.engine import Engine, Settings
 from smart_lineart.imageio import load_grey, save_lineart
 from smart_lineart.models import load_model_info
 from smart_lineart.preprocess import measure_levels
@@ -123,11 +123,25 @@ def main() -> None:
         s = timed(lambda: engine.run(grey))
         per_image[backend] = {"seconds": round(s, 3), "backend": engine.backend,
                               "gmacs_per_s": round(processed_pixels(engine, *grey.shape) * info.card["macs_per_pixel"] / s / 1e9, 1)}
+    # what OpenVINO's default bf16 path buys over fp32, and what it costs in accuracy
+    import openvino as ov
+    f32 = ov.Core().compile_model(str(info.path), "CPU", {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"})
+    req = f32.create_infer_request()
+    engine = Engine(info, "openvino", "CPU", max_memory_mb=768)
+    feeds = engine.conditions(Settings())
+    levels = measure_levels(grey)
+    window = levels.apply(grey, 0, 0)[None, None]
+    bf16_out = engine.runner.run(window, feeds).copy()
+    s32 = timed(lambda: req.infer({"image": window, **feeds}))
+    s16 = timed(lambda: engine.runner.run(window, feeds))
+    diff = np.abs(req.infer({"image": window, **feeds})[0] - bf16_out).max() * 255
+    res["openvino_precision_1mp"] = {"bf16_seconds": round(s16, 3), "f32_seconds": round(s32, 3),
+                                     "max_abs_diff_of_255": round(float(diff), 2)}
     from training.simo2016 import export
     simo_path = WORK / "simo2016.onnx"
     simo = export(simo_path)
     x = 1.0 - grey[None, None].astype(np.float32) / 255
-    simo_times = {b: timed(lambda run=raw_runner(simo_path, b): run({"image": x}), repeat=2)
+    simo_times = {b: timed(lambda run=raw_runner(simo_path, b): run({"image": x}), repeat=1)
                   for b in backends.installed_backends()}
     best = min(simo_times, key=simo_times.get)
     simo.update({"seconds_1mp": {b: round(s, 2) for b, s in simo_times.items()}, "best_runtime": best,
@@ -141,6 +155,7 @@ def main() -> None:
     res["cli"] = {name: dict(cli(page(name, h, w)), megapixels=round(h * w / 1e6, 2)) for name, (h, w) in SIZES.items()}
     a4 = page("A4 300 dpi", *SIZES["A4 300 dpi"])
     res["cli_a4_max_memory_400"] = cli(a4, "--max-memory", "400")
+    res["cli_64mp_max_memory_400"] = cli(page("64 MP", *SIZES["64 MP"]), "--max-memory", "400")
     res["cli_a4_onnxruntime"] = cli(a4, "--backend", "onnxruntime")
 
     # where an A4 page's time goes (in process, auto backend)
@@ -175,11 +190,16 @@ def table(r: dict) -> str:
     lines.append(f"| 2016 net ({s['conv_layers']} conv layers, {s['parameters'] / 1e6:.0f} M params), best runtime "
                  f"{s['best_runtime']} | {s['seconds_1mp'][s['best_runtime']]} | {s['gmacs_per_s']} | 1x |")
     lines.append(f"| CPU peak (float32 matmul) | | {', '.join(f'{b} {v}' for b, v in r['peak_gmacs_per_s'].items())} | |")
+    o = r["openvino_precision_1mp"]
+    lines.append(f"| OpenVINO bf16 (default) vs f32, one 1 MP window | {o['bf16_seconds']} vs {o['f32_seconds']} | "
+                 f"max diff {o['max_abs_diff_of_255']}/255 | |")
     lines += ["", "| CLI end to end (start-up included) | MP | seconds | peak RSS MB |", "|---|---|---|---|"]
     for name, v in r["cli"].items():
         lines.append(f"| {name} | {v['megapixels']} | {v['seconds']} | {v['peak_rss_mb']} |")
     v = r["cli_a4_max_memory_400"]
     lines.append(f"| A4, --max-memory 400 | 8.7 | {v['seconds']} | {v['peak_rss_mb']} |")
+    v = r["cli_64mp_max_memory_400"]
+    lines.append(f"| 64 MP, --max-memory 400 | 64 | {v['seconds']} | {v['peak_rss_mb']} |")
     v = r["cli_a4_onnxruntime"]
     lines.append(f"| A4, --backend onnxruntime | 8.7 | {v['seconds']} | {v['peak_rss_mb']} |")
     lines += ["", "A4 in process: " + ", ".join(f"{k} {v} s" for k, v in r["a4_stages_seconds"].items())]

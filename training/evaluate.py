@@ -18,11 +18,12 @@ import numpy as np
 from smart_lineart.engine import Engine, Settings
 from smart_lineart.models import load_model_info
 from smart_lineart.preprocess import grey_on_white, to_uint8
-from training.metrics import compare
-from training.synth import BRUSHES, make_pair
+from training.metrics import compare, darkness_on_lines, end_to_middle_mass, guide_removal, line_width, local_widths
+from training.synth import BRUSHES, Stroke, _draw, make_pair
 
 EVAL_SEED = 7_654_321
 THICKNESSES = (1.5, 3.0, 6.0)
+SCALING = (1.0, 1.5, 3.0, 6.0, 10.0, 12.0)
 
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -60,6 +61,85 @@ def evaluate(model_path: str | None, n: int, size: int, backend: str) -> dict:
     }
 
 
+def _row(cells: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([np.pad(c, 3, constant_values=0.6) for c in cells], axis=1)
+
+
+def sheet(model_path: str | None, path: Path, n: int = 4, size: int = 320) -> None:
+    """Rows of: sketch | output per brush preset | target (fineliner), held-out sketches."""
+    from PIL import Image
+    info = load_model_info(model_path)
+    engine = Engine(info)
+    rng = np.random.default_rng(EVAL_SEED + 1)
+    rows = []
+    for _ in range(n):
+        p = make_pair(rng, size, brush=0, thickness=3.0, faint=info.default_faint)
+        grey = to_uint8(grey_on_white(p.sketch))
+        outs = [engine.run(grey, Settings(3.0, b)).astype(np.float32) / 255 for b in info.brushes]
+        rows.append(_row([grey.astype(np.float32) / 255] + outs + [p.target]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(to_uint8(np.concatenate(rows, axis=0))).save(path)
+
+
+def real_sheet(model_path: str | None, folder: Path, path: Path, thickness: float) -> None:
+    """Sketch above output for every PNG in `folder` (e.g. real roughs), to look at only."""
+    from PIL import Image
+    from smart_lineart.imageio import load_grey
+    engine = Engine(load_model_info(model_path))
+    for src in sorted(folder.glob("*.png")):
+        grey = load_grey(src)
+        out = engine.run(grey, Settings(thickness))
+        Image.fromarray(np.concatenate([grey, np.full((8, grey.shape[1]), 128, np.uint8), out])).save(
+            path / f"real-{src.stem}.png")
+
+
+def thickness_scaling(engine: Engine, n: int, size: int) -> dict:
+    """Fineliner width per request: relative error against the requested width, and px per
+    requested px relative to 3 px (1.0 = perfectly linear)."""
+    rng = np.random.default_rng(EVAL_SEED + 2)
+    rows = {t: [] for t in SCALING}
+    for _ in range(n):
+        p = make_pair(rng, size, brush=0, thickness=max(SCALING), faint=engine.model.default_faint)
+        grey = to_uint8(grey_on_white(p.sketch))
+        for t in SCALING:
+            out = engine.run(grey, Settings(t)).astype(np.float32) / 255
+            rows[t].append(line_width(out))
+    w3 = np.mean(rows[3.0])
+    return {f"{t:g}": {"width": round(float(np.mean(v)), 2), "width_error": round(abs(float(np.mean(v)) - t) / t, 3),
+                       "linearity": round(float(np.mean(v)) / t / (w3 / 3.0), 3)} for t, v in rows.items()}
+
+
+def brush_properties(engine: Engine, n: int, size: int) -> dict:
+    """What makes the presets differ, measured on the same sketches at 4 px."""
+    rng = np.random.default_rng(EVAL_SEED + 3)
+    acc: dict[str, dict[str, list[float]]] = {b: {"darkness": [], "end_to_middle": [], "width_cv": []}
+                                              for b in engine.model.brushes}
+    for _ in range(n):
+        p = make_pair(rng, size, brush=0, thickness=4.0, faint=engine.model.default_faint)
+        grey = to_uint8(grey_on_white(p.sketch))
+        for b in engine.model.brushes:
+            out = engine.run(grey, Settings(4.0, b)).astype(np.float32) / 255
+            lw = local_widths(out)
+            acc[b]["darkness"].append(darkness_on_lines(out))
+            acc[b]["end_to_middle"].append(end_to_middle_mass(out))
+            acc[b]["width_cv"].append(float(lw.std() / lw.mean()) if len(lw) else 0.0)
+    return {b: {k: round(float(np.mean(v)), 3) for k, v in m.items()} for b, m in acc.items()}
+
+
+def guides(engine: Engine, n: int, size: int, blue: bool) -> dict:
+    """Construction lines at the default threshold: how many of their pixels are dropped, and
+    the precision of what is drawn (light-blue guides forced on when `blue`)."""
+    rng = np.random.default_rng(EVAL_SEED + (5 if blue else 4))
+    removal, precision = [], []
+    for _ in range(n):
+        p = make_pair(rng, size, brush=0, thickness=3.0, faint=engine.model.default_faint, blue=blue)
+        out = engine.run(to_uint8(grey_on_white(p.sketch)), Settings(3.0)).astype(np.float32) / 255
+        mask = _draw([Stroke(g, np.full(len(g), 1.5), np.ones(len(g))) for g in p.guides], size, ss=2) > 0.3
+        removal.append(guide_removal(out, p.target, mask))
+        precision.append(compare(out, p.target)["precision@2"])
+    return {"removed_share": round(float(np.mean(removal)), 3), "precision@2": round(float(np.mean(precision)), 3)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", help="model .onnx (default: the shipped default)")
@@ -67,8 +147,19 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=320)
     ap.add_argument("--backend", default="auto")
     ap.add_argument("--card", action="store_true", help="write the metrics into the model card")
+    ap.add_argument("--sheet", default="build/eval-sheet.png", help="comparison sheet PNG to write")
+    ap.add_argument("--real", help="also ink every PNG in this folder into build/real-*.png, to look at")
     a = ap.parse_args()
+    sheet(a.model, Path(a.sheet))
+    print(f"comparison sheet: {a.sheet}")
+    if a.real:
+        real_sheet(a.model, Path(a.real), Path(a.sheet).parent, 2.0)
     res = evaluate(a.model, a.n, a.size, a.backend)
+    engine = Engine(load_model_info(a.model), a.backend)
+    res["thickness"] = thickness_scaling(engine, max(a.n // 2, 2), a.size)
+    res["brush_properties"] = brush_properties(engine, max(a.n // 2, 2), a.size)
+    res["construction_lines"] = guides(engine, a.n, a.size, blue=False)
+    res["blue_guides"] = guides(engine, a.n, a.size, blue=True)
     print(json.dumps(res, indent=1))
     if a.card:
         info = load_model_info(a.model)

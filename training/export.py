@@ -30,7 +30,7 @@ import numpy as np
 from smart_lineart.engine import Engine
 from smart_lineart.models import ModelInfo
 path, backend, core, rf, mult, k = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
-info = ModelInfo(Path(path), "probe", tuple(map(str, range(k))), (1.0, 8.0), rf, mult, 0.0, 0.3, {})
+info = ModelInfo(Path(path), "probe", tuple(map(str, range(k))), (1.0, 8.0), (1.0, 8.0), rf, mult, 0.0, 0.3, {})
 engine = Engine(info, backend, "CPU", tile=core)
 for _ in range(2):
     engine.run(np.full((core, core), 255, np.uint8))
@@ -87,7 +87,8 @@ def main() -> None:
         "description": "Rough sketch -> clean lineart. Fully convolutional conditioned U-Net (FiLM on thickness, "
                        "brush preset and faint-line threshold), no convolution at full resolution.",
         "brushes": list(BRUSHES),
-        "thickness_range": list(THICKNESS_RANGE),
+        "thickness_range": [THICKNESS_RANGE[0], 12.0],  # above the network's range: drawn at half scale
+        "network_thickness_range": list(THICKNESS_RANGE),
         "default_faint": DEFAULT_FAINT,
         "receptive_field": receptive_field(model),
         "size_multiple": SIZE_MULTIPLE,

@@ -77,8 +77,9 @@ def skeleton(mask: np.ndarray) -> np.ndarray:
 
 
 def line_width(img: np.ndarray) -> float:
-    """Average stroke width: ink mass (anti-aliasing counted fractionally) per centre-line px."""
-    length = skeleton(img < 0.5).sum()
+    """Average stroke width: ink mass (anti-aliasing counted fractionally) per centre-line px
+    (centre line of the ink pixels, so a faint thin line still has one)."""
+    length = skeleton(img < INK).sum()
     return float((1.0 - img).sum() / length) if length else 0.0
 
 
@@ -102,3 +103,41 @@ def compare(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
     out["mid_grey"] = mid_grey_share(pred)
     out["target_mid_grey"] = mid_grey_share(target)
     return out
+
+
+def local_widths(img: np.ndarray) -> np.ndarray:
+    """Stroke width at every centre-line pixel: twice its distance to the paper."""
+    ink = img < 0.5
+    return 2.0 * distance_to(~ink, cap=12)[skeleton(ink)] + 1.0
+
+
+def darkness_on_lines(img: np.ndarray) -> float:
+    """Mean ink darkness along the centre lines (pencil is lighter than ink)."""
+    sk = skeleton(img < 0.75)
+    return float((1.0 - img)[sk].mean()) if sk.any() else 0.0
+
+
+def end_to_middle_mass(img: np.ndarray, r: int = 4) -> float:
+    """Ink mass near stroke ends per end, relative to ink mass around middle centre-line
+    pixels: below 1 for tapered ends."""
+    sk = skeleton(img < 0.5)
+    p = np.pad(sk, 1).astype(np.int32)
+    neighbours = sum(np.roll(np.roll(p, dy, 0), dx, 1) for dy in (-1, 0, 1) for dx in (-1, 0, 1))[1:-1, 1:-1] - sk
+    ends, middle = sk & (neighbours == 1), sk & (neighbours == 2)
+    if not ends.any() or not middle.any():
+        return 1.0
+    dark = 1.0 - img
+    near = lambda mask: float(np.mean([dark[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1].sum()  # noqa: E731
+                                       for y, x in zip(*np.nonzero(mask))]))
+    rng = np.random.default_rng(0)
+    mid = np.zeros_like(middle)
+    ys, xs = np.nonzero(middle)
+    pick = rng.choice(len(ys), min(len(ys), 200), replace=False)
+    mid[ys[pick], xs[pick]] = True
+    return near(ends) / near(mid)
+
+
+def guide_removal(pred: np.ndarray, target: np.ndarray, guides: np.ndarray) -> float:
+    """Share of construction-line pixels (away from the intended lines) left white."""
+    where = guides & ~dilate(target < INK, 3)
+    return float((pred[where] >= INK).mean()) if where.any() else 1.0

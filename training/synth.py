@@ -293,8 +293,9 @@ def min_gap(style: dict, thickness: float) -> float:
     return max(thickness + 5.0, 4.0 * style["spread"] + 3.0)
 
 
-def render_sketch(rng, curves, guides, size: int, faint: float, style: dict) -> np.ndarray:
-    """A rough sketch of the drawing: HxWx3 (paper) or HxWx4 (transparent layer), 0..1."""
+def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blue: bool | None = None) -> np.ndarray:
+    """A rough sketch of the drawing: HxWx3 (paper) or HxWx4 (transparent layer), 0..1.
+    blue: force non-photo-blue guides on (True) or off (False); None: 30% of sketches."""
     main, light, construction = [], [], []
     for pts, closed in curves:
         if rng.random() < 0.15:  # a light but intended line: kept because it is above `faint`
@@ -322,11 +323,12 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict) -> 
     rgb = paper * light_field[..., None]
     if medium == "pencil":
         rgb = rgb * (1 + 0.012 * _noise(rng, size, 1.0))[..., None]  # paper tooth
-    if rng.random() < 0.3:  # non-photo-blue guides
-        blue = _draw([Stroke(g, np.full(len(g), style["width"] + 0.5), np.full(len(g), 1.0)) for g in guides[:3]] +
-                     [Stroke(*_blue_circle(rng, size))], size, ss=2)
+    chance = rng.random()  # drawn in every case, so forcing `blue` leaves the rest of the sketch alike
+    if (chance < 0.3 if blue is None else blue):  # non-photo-blue guides
+        blue_ink = _draw([Stroke(g, np.full(len(g), style["width"] + 0.5), np.full(len(g), 1.0)) for g in guides[:3]] +
+                         [Stroke(*_blue_circle(rng, size))], size, ss=2)
         nb = np.array([0.55, 0.8, 1.0]) + rng.uniform(-0.05, 0.05, 3)
-        rgb = rgb * (1 - blue[..., None] * rng.uniform(0.5, 1.0) * (1 - np.clip(nb, 0, 1)))
+        rgb = rgb * (1 - blue_ink[..., None] * rng.uniform(0.5, 1.0) * (1 - np.clip(nb, 0, 1)))
     rgb = rgb * (1 - a * (1 - np.array(colour)))
     rgb = _blur(rgb, rng.uniform(0, 1.2) if medium == "pencil" else rng.uniform(0, 0.5))
     rgb = rgb + rng.normal(0, rng.uniform(0, 0.012), rgb.shape)  # scan noise
@@ -364,10 +366,11 @@ class Pair:
     thickness: float
     brush: int
     faint: float
+    guides: list  # construction lines (not in the target), for measuring their removal
 
 
 def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = None,
-              thickness: float | None = None, faint: float | None = None) -> Pair:
+              thickness: float | None = None, faint: float | None = None, blue: bool | None = None) -> Pair:
     if thickness is None:
         thickness = float(np.exp(rng.uniform(*np.log(THICKNESS_RANGE))))
     if brush is None:
@@ -376,11 +379,11 @@ def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = Non
         faint = float(rng.uniform(*FAINT_RANGE))
     style = sketch_style(rng)
     curves, guides, _ = random_drawing(rng, size, min_gap(style, thickness))
-    sketch = render_sketch(rng, curves, guides, size, faint, style)
+    sketch = render_sketch(rng, curves, guides, size, faint, style, blue)
     grey = to_uint8(grey_on_white(sketch))
     net_input = measure_levels(grey).apply(grey, 0, 0)
     target = render_target(curves, size, thickness, BRUSHES[brush])
-    return Pair(sketch, net_input, target, thickness, brush, faint)
+    return Pair(sketch, net_input, target, thickness, brush, faint, guides)
 
 
 def preview(path: str, n: int, seed: int, size: int) -> None:
