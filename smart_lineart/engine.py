@@ -61,6 +61,7 @@ class Engine:
         self.runner = backends.load(model.path, backend, device)
         self.max_memory_mb = max_memory_mb
         self.tile = tile  # fixed core tile size (tests, benchmarks); None: from the memory cap
+        self._levels = _levels_curve(*model.output_levels)
 
     @property
     def backend(self) -> str:
@@ -131,10 +132,16 @@ class Engine:
             net_in = levels.apply(window, y - margin, x - margin)[None, None]
             pred = self.runner.run(net_in, cond)[0, 0]
             core = pred[margin:margin + min(th, h - y), margin:margin + min(tw, w - x)]
-            out[y:y + core.shape[0], x:x + core.shape[1]] = to_uint8(core)
+            out[y:y + core.shape[0], x:x + core.shape[1]] = to_uint8(self._levels(core))
             if progress is not None:
                 progress(i + 1, len(origins))
         return out
+
+
+def _levels_curve(lo: float, hi: float):
+    if (lo, hi) == (0.0, 1.0):
+        return lambda v: v
+    return lambda v: (v - lo) * (1.0 / (hi - lo))  # to_uint8 clips
 
 
 def _shrink(grey: np.ndarray, s: int) -> np.ndarray:

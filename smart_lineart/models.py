@@ -25,6 +25,9 @@ class ModelInfo:
     bytes_per_pixel: float  # measured peak activation memory per input pixel
     default_faint: float
     card: dict = field(repr=False, compare=False, hash=False)
+    # output levels (black point, white point) applied after the network: chosen at export by
+    # measurement (training/evaluate.py --levels), (0, 1) = as the network drew it
+    output_levels: tuple[float, float] = (0.0, 1.0)
 
     @property
     def margin(self) -> int:
@@ -67,6 +70,7 @@ def load_model_info(path: str | os.PathLike | None = None) -> ModelInfo:
             thickness_range=_pair(card["thickness_range"]),
             network_thickness_range=_pair(card.get("network_thickness_range", card["thickness_range"])),
             receptive_field=int(card["receptive_field"]), size_multiple=int(card["size_multiple"]),
-            bytes_per_pixel=float(card["bytes_per_pixel"]), default_faint=float(card["default_faint"]), card=card)
+            bytes_per_pixel=float(card["bytes_per_pixel"]), default_faint=float(card["default_faint"]), card=card,
+            output_levels=_pair(card.get("output_levels", (0.0, 1.0))))
     except (ValueError, KeyError, TypeError, IndexError) as e:
         raise ModelError(f"model card {card_path} is unusable: {e}") from e

@@ -140,6 +140,32 @@ def guides(engine: Engine, n: int, size: int, blue: bool) -> dict:
     return {"removed_share": round(float(np.mean(removal)), 3), "precision@2": round(float(np.mean(precision)), 3)}
 
 
+LEVELS = ((0.0, 1.0), (0.1, 0.9), (0.2, 0.8), (0.3, 0.7))
+
+
+def levels_sweep(model_path: str | None, n: int, size: int) -> dict:
+    """Output levels candidates on the same sketches (all presets, 3 px): the crispness gained
+    (mid-grey share against a clean render's) and what it costs in F1 and width."""
+    from dataclasses import replace
+    info = load_model_info(model_path)
+    rng = np.random.default_rng(EVAL_SEED + 6)
+    pairs = [make_pair(rng, size, brush=i % len(info.brushes), thickness=3.0, faint=info.default_faint)
+             for i in range(n)]
+    out = {}
+    for lv in LEVELS:
+        engine = Engine(replace(info, output_levels=lv))
+        rows = []
+        for p in pairs:
+            res = engine.run(to_uint8(grey_on_white(p.sketch)), Settings(3.0, info.brushes[p.brush]))
+            m = compare(res.astype(np.float32) / 255, p.target)
+            m["crispness"] = m["mid_grey"] / max(m["target_mid_grey"], 1e-6)
+            m["width_error"] = abs(m["width"] - m["target_width"]) / m["target_width"]
+            rows.append(m)
+        out[f"{lv[0]:g}-{lv[1]:g}"] = {k: v for k, v in _mean(rows).items()
+                                       if k in ("f1@1", "f1@2", "crispness", "width_error", "skeleton_ratio")}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", help="model .onnx (default: the shipped default)")
@@ -149,7 +175,11 @@ def main() -> None:
     ap.add_argument("--card", action="store_true", help="write the metrics into the model card")
     ap.add_argument("--sheet", default="build/eval-sheet.png", help="comparison sheet PNG to write")
     ap.add_argument("--real", help="also ink every PNG in this folder into build/real-*.png, to look at")
+    ap.add_argument("--levels", action="store_true", help="only compare output levels curves, then exit")
     a = ap.parse_args()
+    if a.levels:
+        print(json.dumps(levels_sweep(a.model, 4 * a.n, a.size), indent=1))
+        return
     sheet(a.model, Path(a.sheet))
     print(f"comparison sheet: {a.sheet}")
     if a.real:
