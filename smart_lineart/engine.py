@@ -54,6 +54,21 @@ def rss_mb() -> float:
         return peak / (MB if os.uname().sysname == "Darwin" else 1024)
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process image. Linux: VmHWM, which starts afresh at exec;
+    getrusage's ru_maxrss does not, and reports a big parent's peak in a small child."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (MB if os.uname().sysname == "Darwin" else 1024)
+
+
 class Engine:
     def __init__(self, model: ModelInfo, backend: str = "auto", device: str = "auto",
                  max_memory_mb: float = 768, tile: int | None = None):

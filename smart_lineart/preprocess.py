@@ -15,6 +15,8 @@ LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 
 BLOCK = 16  # background is estimated per BLOCK x BLOCK cell, then smoothed
 MIN_INK_DARKNESS = 0.2  # below this the page is treated as (nearly) blank: no contrast boost
+MIN_PAPER = 0.05  # darkness is measured against at least this paper brightness: a uniformly
+# black image is blank paper, not solid ink
 
 
 def grey_on_white(pixels: np.ndarray) -> np.ndarray:
@@ -59,10 +61,13 @@ class Levels:
         Pointwise given the statistics, so tiles normalise exactly like the whole image.
         """
         h, w = grey_u8.shape
-        x = grey_u8.astype(np.float32)  # in place from here on: one tile-sized float buffer
-        x /= bilinear(self.background, y0, x0, h, w)
-        x *= 1.0 / (255.0 * self.ink)
-        x += 1.0 - 1.0 / self.ink  # 1 - (1 - v/bg) / ink
+        bg = bilinear(self.background, y0, x0, h, w)
+        x = grey_u8.astype(np.float32)  # in place from here on: two window-sized float buffers
+        x *= -1.0 / 255.0
+        x += bg  # paper - pixel
+        x /= np.maximum(bg, MIN_PAPER, out=bg)  # darkness relative to the paper
+        x *= -1.0 / self.ink
+        x += 1.0  # 1 - darkness / ink
         return np.clip(x, 0.0, 1.0, out=x)
 
 
@@ -78,7 +83,7 @@ def measure_levels(grey_u8: np.ndarray, band_rows: int = 1024) -> Levels:
     for y0 in range(0, h, band_rows):
         band = grey_u8[y0:y0 + band_rows]
         bg = bilinear(background, y0, 0, band.shape[0], w)
-        darkness = 1.0 - band.astype(np.float32) * (1.0 / 255.0) / bg
+        darkness = (bg - band.astype(np.float32) * (1.0 / 255.0)) / np.maximum(bg, MIN_PAPER)
         hist += np.bincount(np.clip(darkness * 255.0, 0, 255).astype(np.uint8).ravel(), minlength=256)
     return Levels(background, _main_ink_darkness(hist))
 
@@ -105,7 +110,7 @@ def _smooth(cells: np.ndarray) -> np.ndarray:
     unchanged, where a max filter alone would brighten it), then a box blur. Bridges ink
     up to 4 cells wide; the outermost 2 cells of a lighting ramp are biased slightly bright."""
     r = 2
-    return _box(-_maxf(-_maxf(cells, r), r), 2).clip(0.05, 1.0)
+    return _box(-_maxf(-_maxf(cells, r), r), 2).clip(0.0, 1.0)
 
 
 def _maxf(a: np.ndarray, r: int) -> np.ndarray:

@@ -5,12 +5,14 @@ from PIL import Image
 
 from tests.conftest import ROOT
 
-# Runs the CLI in this interpreter and reports its own peak resident memory in KiB.
+# Runs the CLI and reports its own peak resident memory in MB (VmHWM: ru_maxrss would report
+# this big pytest process's peak, inherited across fork + exec).
 _WRAPPER = """
-import resource, sys
+import sys
 from smart_lineart.cli import main
+from smart_lineart.engine import peak_rss_mb
 rc = main(sys.argv[1:])
-print("maxrss", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+print("peak", peak_rss_mb(), file=sys.stderr)
 sys.exit(rc)
 """
 
@@ -27,7 +29,7 @@ def test_peak_rss_stays_under_max_memory_on_a_large_page(tmp_path, sketch):
     res = subprocess.run([sys.executable, "-c", _WRAPPER, str(src), "-o", str(tmp_path / "o.png"),
                           "--max-memory", str(cap), "--quiet"], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
-    peak_mb = int(res.stderr.split("maxrss")[-1]) / 1024
+    peak_mb = float(res.stderr.split("peak")[-1])
     assert peak_mb < cap, f"peak RSS {peak_mb:.0f} MB over the {cap} MB cap"
     out = np.asarray(Image.open(tmp_path / "o.png"))
     assert out.shape == (h, w) and out[-200:, -200:].min() < 64  # the far corner was processed too

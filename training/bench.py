@@ -32,10 +32,11 @@ WORK = ROOT / "build" / "bench"
 SIZES = {"0.25 MP": (512, 512), "1 MP": (1024, 1024), "4 MP": (2048, 2048), "A4 300 dpi": (3508, 2480),
          "64 MP": (8000, 8000)}
 _WRAPPER = """
-import resource, sys
+import sys
 from smart_lineart.cli import main
+from smart_lineart.engine import peak_rss_mb
 rc = main(sys.argv[1:])
-print("maxrss", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+print("peak", peak_rss_mb(), file=sys.stderr)
 sys.exit(rc)
 """
 
@@ -68,7 +69,7 @@ def cli(src: Path, *args: str) -> dict:
     seconds = time.perf_counter() - t
     if r.returncode != 0:
         raise RuntimeError(r.stderr)
-    return {"seconds": round(seconds, 2), "peak_rss_mb": round(int(r.stderr.split("maxrss")[-1]) / 1024)}
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(float(r.stderr.split("peak")[-1]))}
 
 
 def raw_runner(path: Path, backend: str):

@@ -22,19 +22,19 @@ from training.synth import BRUSHES, DEFAULT_FAINT, THICKNESS_RANGE
 ROOT = Path(__file__).resolve().parent.parent
 
 # Runs the engine twice on one tile of the given core size in a fresh process and prints its
-# peak RSS in KiB: the model's activations plus the engine's own per-tile buffers.
+# peak RSS in MB: the model's activations plus the engine's own per-tile buffers.
 _PROBE = """
-import resource, sys
+import sys
 from pathlib import Path
 import numpy as np
-from smart_lineart.engine import Engine
+from smart_lineart.engine import Engine, peak_rss_mb
 from smart_lineart.models import ModelInfo
 path, backend, core, rf, mult, k = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
 info = ModelInfo(Path(path), "probe", tuple(map(str, range(k))), (1.0, 8.0), (1.0, 8.0), rf, mult, 0.0, 0.3, {})
 engine = Engine(info, backend, "CPU", tile=core)
 for _ in range(2):
     engine.run(np.full((core, core), 255, np.uint8))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(peak_rss_mb())
 """
 
 
@@ -58,7 +58,7 @@ def activation_bytes_per_pixel(path: Path, rf: int) -> float:
             out = subprocess.run([sys.executable, "-c", _PROBE, str(path), backend, str(core), str(rf),
                                   str(SIZE_MULTIPLE), str(len(BRUSHES))],
                                  capture_output=True, text=True, check=True, cwd=ROOT)
-            rss[core] = int(out.stdout.split()[-1]) * 1024
+            rss[core] = float(out.stdout.split()[-1]) * 2**20
         worst = max(worst, (rss[1536] - rss[768]) / ((1536 + 2 * margin) ** 2 - (768 + 2 * margin) ** 2))
     return round(worst * 1.15, 1)
 
