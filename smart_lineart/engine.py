@@ -1,9 +1,10 @@
 """The tiling inference engine: grey sketch (uint8) in, lineart (uint8) out, any size.
 
-The result is defined as the network applied to the image on an endless white page. Every
-tile carries `margin` >= half the receptive field of context on each side and starts on the
-network's downsampling grid, so its core is exactly what the whole-image run computes there:
-cores are simply placed side by side and no seam can appear. Only one tile at a time exists
+The result is defined as the network applied to the whole image, padded with paper to the
+size multiple. Every tile carries `margin` >= half the receptive field of context on each
+side (up to the image's edge) and starts on the network's downsampling grid, so its core is
+exactly what the whole-image run computes there: cores are placed side by side and no seam
+can appear. Only one tile at a time exists
 as float32; the tile size follows from the memory cap and the model's measured activation
 memory per pixel. Imports no Krita or Qt: the CLI, the tests and the plugin all use it.
 """
@@ -136,17 +137,20 @@ class Engine:
         if levels is None:
             levels = measure_levels(grey)
         th, tw = self.tile_core(h, w)
-        margin = self.model.margin
+        margin, m = self.model.margin, self.model.size_multiple
+        bottom, right = -(-h // m) * m, -(-w // m) * m  # the image padded to the size multiple
         out = np.empty((h, w), np.uint8)
         origins = [(y, x) for y in range(0, h, th) for x in range(0, w, tw)]
-        window = np.empty((th + 2 * margin, tw + 2 * margin), np.uint8)
         for i, (y, x) in enumerate(origins):
             if cancelled is not None and cancelled():
                 raise Cancelled("cancelled")
-            _read_window(grey, y - margin, x - margin, window)
-            net_in = levels.apply(window, y - margin, x - margin)[None, None]
-            pred = self.runner.run(net_in, cond)[0, 0]
-            core = pred[margin:margin + min(th, h - y), margin:margin + min(tw, w - x)]
+            # context on every side, but not past the (padded) image: there the network's own
+            # zero padding is the paper, exactly as in a whole-image run
+            wy, wx = max(y - margin, 0), max(x - margin, 0)
+            window = np.empty((min(y + th + margin, bottom) - wy, min(x + tw + margin, right) - wx), np.uint8)
+            _read_window(grey, wy, wx, window)
+            pred = self.runner.run(levels.apply(window, wy, wx)[None, None], cond)[0, 0]
+            core = pred[y - wy:y - wy + min(th, h - y), x - wx:x - wx + min(tw, w - x)]
             out[y:y + core.shape[0], x:x + core.shape[1]] = to_uint8(self._levels(core))
             if progress is not None:
                 progress(i + 1, len(origins))

@@ -44,11 +44,12 @@ def decode_cost(path: str | Path) -> tuple[int, int, int]:
     """(height, width, bytes the decoded image takes), from the header only."""
     im = _open(path)
     w, h = im.size
-    bands = len(im.getbands())
-    depth = 4 if im.mode in ("I", "F") else 2 if im.mode.startswith("I;16") else 1
-    if im.mode in ("P", "PA", "1", "CMYK", "YCbCr", "LAB", "HSV", "La"):  # converted to RGB(A) on load
-        bands, depth = 4 + bands, 1
-    return h, w, w * h * bands * depth
+    # Pillow keeps 8-bit images with 2-4 channels at 4 bytes per pixel (RGB too); palette and
+    # other colour modes are converted to RGB(A) after loading, which holds both copies
+    per_pixel = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I": 4, "F": 4}.get(im.mode, 4)
+    if im.mode in ("P", "PA", "1", "CMYK", "YCbCr", "LAB", "HSV", "La", "I;16B"):
+        per_pixel += 4
+    return h, w, w * h * per_pixel
 
 
 def load_grey(path: str | Path) -> np.ndarray:

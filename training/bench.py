@@ -67,8 +67,8 @@ def cli(src: Path, *args: str) -> dict:
     r = subprocess.run([sys.executable, "-c", _WRAPPER, str(src), "-o", str(WORK / "out.png"), "--quiet", *args],
                        capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - t
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr)
+    if r.returncode != 0:  # e.g. refused: the image cannot be decoded under the cap
+        return {"refused": r.stderr.strip().splitlines()[0]}
     return {"seconds": round(seconds, 2), "peak_rss_mb": round(float(r.stderr.split("peak")[-1]))}
 
 
@@ -159,8 +159,9 @@ def main() -> None:
     res["cli_64mp_max_memory_400"] = cli(page("64 MP", *SIZES["64 MP"]), "--max-memory", "400")
     res["cli_a4_onnxruntime"] = cli(a4, "--backend", "onnxruntime")
 
-    # where an A4 page's time goes (in process, auto backend)
-    engine = Engine(info)
+    # where an A4 page's time goes (in process, auto backend; this process holds torch and the
+    # 2016 net, so the cap is lifted: only time is measured here)
+    engine = Engine(info, max_memory_mb=8192)
     stages = {}
     t = time.perf_counter()
     g = load_grey(a4)
@@ -200,7 +201,7 @@ def table(r: dict) -> str:
     v = r["cli_a4_max_memory_400"]
     lines.append(f"| A4, --max-memory 400 | 8.7 | {v['seconds']} | {v['peak_rss_mb']} |")
     v = r["cli_64mp_max_memory_400"]
-    lines.append(f"| 64 MP, --max-memory 400 | 64 | {v['seconds']} | {v['peak_rss_mb']} |")
+    lines.append(f"| 64 MP, --max-memory 400 | 64 | {v.get('seconds', v.get('refused'))} | {v.get('peak_rss_mb', '-')} |")
     v = r["cli_a4_onnxruntime"]
     lines.append(f"| A4, --backend onnxruntime | 8.7 | {v['seconds']} | {v['peak_rss_mb']} |")
     lines += ["", "A4 in process: " + ", ".join(f"{k} {v} s" for k, v in r["a4_stages_seconds"].items())]
