@@ -78,13 +78,12 @@ def measure_levels(grey_u8: np.ndarray, band_rows: int = 1024) -> Levels:
     """
     h, w = grey_u8.shape
     background = _smooth(_block_paper(grey_u8, band_rows))
+    paper_only = Levels(background, 1.0)  # normalised by paper alone: 1 - darkness
     hist = np.zeros(256, dtype=np.int64)
     band_rows -= band_rows % BLOCK
     for y0 in range(0, h, band_rows):
-        band = grey_u8[y0:y0 + band_rows]
-        bg = bilinear(background, y0, 0, band.shape[0], w)
-        darkness = (bg - band.astype(np.float32) * (1.0 / 255.0)) / np.maximum(bg, MIN_PAPER)
-        hist += np.bincount(np.clip(darkness * 255.0, 0, 255).astype(np.uint8).ravel(), minlength=256)
+        darkness = 1.0 - paper_only.apply(grey_u8[y0:y0 + band_rows], y0, 0)
+        hist += np.bincount((darkness * 255.0).astype(np.uint8).ravel(), minlength=256)
     return Levels(background, _main_ink_darkness(hist))
 
 

@@ -4,17 +4,8 @@ import numpy as np
 from PIL import Image
 
 from tests.conftest import ROOT
+from training.bench import CLI_WITH_PEAK
 
-# Runs the CLI and reports its own peak resident memory in MB (VmHWM: ru_maxrss would report
-# this big pytest process's peak, inherited across fork + exec).
-_WRAPPER = """
-import sys
-from smart_lineart.cli import main
-from smart_lineart.engine import peak_rss_mb
-rc = main(sys.argv[1:])
-print("peak", peak_rss_mb(), file=sys.stderr)
-sys.exit(rc)
-"""
 
 
 def test_peak_rss_stays_under_max_memory_on_a_large_page(tmp_path, sketch):
@@ -26,7 +17,7 @@ def test_peak_rss_stays_under_max_memory_on_a_large_page(tmp_path, sketch):
     src = tmp_path / "page.png"
     Image.fromarray(page).save(src)
     cap = 450
-    res = subprocess.run([sys.executable, "-c", _WRAPPER, str(src), "-o", str(tmp_path / "o.png"),
+    res = subprocess.run([sys.executable, "-c", CLI_WITH_PEAK, str(src), "-o", str(tmp_path / "o.png"),
                           "--max-memory", str(cap), "--quiet"], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
     peak_mb = float(res.stderr.split("peak")[-1])

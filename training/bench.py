@@ -31,7 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "bench"
 SIZES = {"0.25 MP": (512, 512), "1 MP": (1024, 1024), "4 MP": (2048, 2048), "A4 300 dpi": (3508, 2480),
          "64 MP": (8000, 8000)}
-_WRAPPER = """
+# The CLI, then its own peak resident memory in MB on stderr (VmHWM: ru_maxrss would report
+# the peak of the big process that spawned it, inherited across fork + exec).
+CLI_WITH_PEAK = """
 import sys
 from smart_lineart.cli import main
 from smart_lineart.engine import peak_rss_mb
@@ -64,7 +66,7 @@ def _once(fn) -> float:
 
 def cli(src: Path, *args: str) -> dict:
     t = time.perf_counter()
-    r = subprocess.run([sys.executable, "-c", _WRAPPER, str(src), "-o", str(WORK / "out.png"), "--quiet", *args],
+    r = subprocess.run([sys.executable, "-c", CLI_WITH_PEAK, str(src), "-o", str(WORK / "out.png"), "--quiet", *args],
                        capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - t
     if r.returncode != 0:  # e.g. refused: the image cannot be decoded under the cap

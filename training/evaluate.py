@@ -30,9 +30,8 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
     return {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]}
 
 
-def evaluate(model_path: str | None, n: int, size: int, backend: str) -> dict:
-    info = load_model_info(model_path)
-    engine = Engine(info, backend)
+def evaluate(engine: Engine, n: int, size: int) -> dict:
+    info = engine.model
     rng = np.random.default_rng(EVAL_SEED)
     per: dict[str, list[dict[str, float]]] = {}
     baseline: list[dict[str, float]] = []
@@ -184,8 +183,8 @@ def main() -> None:
     print(f"comparison sheet: {a.sheet}")
     if a.real:
         real_sheet(a.model, Path(a.real), Path(a.sheet).parent, 2.0)
-    res = evaluate(a.model, a.n, a.size, a.backend)
     engine = Engine(load_model_info(a.model), a.backend)
+    res = evaluate(engine, a.n, a.size)
     res["thickness"] = thickness_scaling(engine, max(a.n // 2, 2), a.size)
     res["brush_properties"] = brush_properties(engine, max(a.n // 2, 2), a.size)
     res["construction_lines"] = guides(engine, a.n, a.size, blue=False)
