@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from smart_lineart.models import DEFAULT_MODEL
 from tests.conftest import ROOT, TEST_SEED, run_cli
 from training.metrics import prf
 
@@ -62,7 +63,7 @@ def _results(path):
 def test_install_layout(krita_run):
     _, resources = krita_run
     for rel in ("pykrita/smart_lineart.desktop", "pykrita/smart_lineart/__init__.py",
-                "pykrita/smart_lineart/models/lineart-v1.onnx", "actions/smart_lineart.action",
+                f"pykrita/smart_lineart/models/{DEFAULT_MODEL}.onnx", "actions/smart_lineart.action",
                 "pykrita/smart_lineart_deps/numpy"):
         assert (resources / rel).exists(), rel
 
@@ -109,5 +110,5 @@ def test_dist_zip_imports_with_kritas_own_importer(tmp_path):
                                        lambda plugin: True).import_all()
     assert [p["name"] for p in imported] == ["smart_lineart"]
     for rel in ("pykrita/smart_lineart.desktop", "pykrita/smart_lineart/__init__.py",
-                "pykrita/smart_lineart/models/lineart-v1.json", "actions/smart_lineart.action"):
+                f"pykrita/smart_lineart/models/{DEFAULT_MODEL}.json", "actions/smart_lineart.action"):
         assert (tmp_path / rel).exists(), rel

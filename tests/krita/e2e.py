@@ -4,6 +4,7 @@ written to OUT/results.json, which tests/test_krita.py reads. Job file: $SMART_L
 """
 import json
 import os
+import time
 import traceback
 
 import smart_lineart  # first: it puts the plugin's dependency folder (numpy...) on sys.path
@@ -176,8 +177,56 @@ def docker_screenshot(k, grey, out, res) -> None:
     pixmap = docker.preview.pixmap()
     check(res, "docker renders with a preview", pixmap is not None and not pixmap.isNull(),
           [docker.status.text(), docker.preview.text()])
+    docker_run_and_cancel(k, docker, doc, grey, res)
     docker.deleteLater()  # before Krita shuts down, or it crashes tearing down a window-less docker
     doc.close()
+
+
+def _wait(condition, seconds: float = 120.0) -> bool:
+    """Spin Qt's event loop (the worker's queued signals arrive through it) until condition()."""
+    from PyQt5.QtCore import QCoreApplication, QEventLoop
+    end = time.monotonic() + seconds
+    while not condition() and time.monotonic() < end:
+        QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
+        time.sleep(0.005)
+    return bool(condition())
+
+
+def docker_run_and_cancel(k, docker, doc, grey, res) -> None:
+    """The docker's Run button: inference in a worker thread, progress through queued signals,
+    the layer written on the GUI thread; Cancel: the document stays as it was."""
+    progress = []
+    docker.relay.progress.connect(lambda done, total: progress.append((done, total)))
+    before = [n.name() for n in doc.topLevelNodes()]
+    docker.run_button.click()
+    running = docker.job is not None and not docker.run_button.isEnabled() and docker.cancel_button.isEnabled()
+    finished = _wait(lambda: docker.job is None)
+    after = [n.name() for n in doc.topLevelNodes()]
+    check(res, "docker Run works in a worker thread, reports progress, adds the layer",
+          running and finished and progress and progress[-1][0] == progress[-1][1]
+          and after == before + ["Sketch — lineart"] and docker.status.text().startswith("Done in"),
+          {"running": running, "finished": finished, "progress": progress[-3:], "layers": after,
+           "status": docker.status.text()})
+    # Cancel: a page full of sketch, so the worker is still measuring it or on its first of
+    # several tiles when Cancel is clicked
+    page = np.tile(grey, (3000 // grey.shape[0] + 1, 2400 // grey.shape[1] + 1))[:3000, :2400]
+    h, w = page.shape
+    big = k.createDocument(w, h, "cancel", "RGBA", "U8", "", 300.0)
+    layer = big.createNode("Sketch", "paintlayer")
+    big.rootNode().addChildNode(layer, None)
+    layer.setPixelData(sketch_bytes(page, "RGBA", "U8"), 0, 0, w, h)
+    docker.target = lambda: (big, layer)
+    before = [n.name() for n in big.topLevelNodes()]
+    progress.clear()
+    docker.run_button.click()
+    docker.cancel_button.click()
+    finished = _wait(lambda: docker.job is None)
+    names = [n.name() for n in big.topLevelNodes()]
+    check(res, "docker Cancel stops the worker and leaves the document unchanged",
+          finished and names == before and docker.status.text().startswith("Cancelled")
+          and docker.run_button.isEnabled(),
+          {"finished": finished, "layers": names, "status": docker.status.text(), "progress": progress[-3:]})
+    big.close()
 
 
 def docker_main(*_):
