@@ -13,6 +13,9 @@ import numpy as np
 # a light-blue guide line stays light instead of becoming as dark as its darkest channel.
 LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 
+BLUE_RATIO = 1.03  # blue/red above this starts fading
+DEEP_BLUE_RATIO = 2.5  # blue/red above this is a deep blue pen or pencil pressed hard: kept
+BLUE_RAMP = 0.15
 BLOCK = 16  # background is estimated per BLOCK x BLOCK cell, then smoothed
 MIN_INK_DARKNESS = 0.2  # below this the page is treated as (nearly) blank: no contrast boost
 MIN_PAPER = 0.05  # darkness is measured against at least this paper brightness: a uniformly
@@ -31,13 +34,29 @@ def grey_on_white(pixels: np.ndarray) -> np.ndarray:
     if channels in (1, 2):
         grey = p[..., 0]
     elif channels in (3, 4):
-        grey = p[..., :3] @ LUMA
+        grey = _drop_non_photo_blue(p[..., :3], p[..., :3] @ LUMA)
     else:
         raise ValueError(f"unsupported channel count {channels}")
     if channels in (2, 4):
         alpha = p[..., -1]
         grey = grey * alpha + (1.0 - alpha)
     return grey
+
+
+def _drop_non_photo_blue(rgb: np.ndarray, luma: np.ndarray) -> np.ndarray:
+    """Fade light-blue pixels (non-photo pencil, blue guide layers) to their brighter green or
+    blue channel, where they are nearly as bright as the paper; graphite, black and deep blue
+    stay luma.
+
+    What a scanner's blue drop-out does, by channel ratios so that shadows on a photographed
+    page do not matter; a deep, saturated blue (red far below blue) is kept. On bluish paper
+    the paper and the graphite on it are lightened alike, which the contrast normalisation
+    absorbs."""
+    r, b = rgb[..., 0], rgb[..., 2]
+    ratio = b / np.maximum(r, 1e-3)
+    bluer = np.clip((ratio - BLUE_RATIO) / BLUE_RAMP, 0.0, 1.0)
+    light = np.clip((DEEP_BLUE_RATIO - ratio) / BLUE_RAMP, 0.0, 1.0)
+    return luma + bluer * light * np.maximum(np.maximum(rgb[..., 1], b) - luma, 0.0)
 
 
 def to_uint8(grey: np.ndarray) -> np.ndarray:

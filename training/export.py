@@ -1,6 +1,6 @@
 """Export a trained run to `models/<name>.onnx` and write its model card `models/<name>.json`.
 
-    python -m training.export --run runs/lineart-v1 --name lineart-v1
+    python -m training.export --run runs/lineart-v2 --name lineart-v2
 
 The card records what the engine needs (brushes, thickness range, receptive field, size
 multiple, measured activation memory per pixel) and how the model was made (recipe, seed,
@@ -68,6 +68,8 @@ def main() -> None:
     ap.add_argument("--run", required=True)
     ap.add_argument("--name", required=True)
     ap.add_argument("--out", default=str(ROOT / "models"))
+    ap.add_argument("--output-levels", nargs=2, type=float, default=(0.0, 1.0), metavar=("BLACK", "WHITE"),
+                    help="levels applied to the network's output, chosen with `evaluate --levels` (default: none)")
     a = ap.parse_args()
     run = Path(a.run)
     best = torch.load(run / "best.pt", weights_only=False)
@@ -90,6 +92,7 @@ def main() -> None:
         "thickness_range": [THICKNESS_RANGE[0], 12.0],  # above the network's range: drawn at half scale
         "network_thickness_range": list(THICKNESS_RANGE),
         "default_faint": DEFAULT_FAINT,
+        "output_levels": list(a.output_levels),
         "receptive_field": receptive_field(model),
         "size_multiple": SIZE_MULTIPLE,
         "bytes_per_pixel": activation_bytes_per_pixel(onnx_path, receptive_field(model)),
@@ -102,7 +105,8 @@ def main() -> None:
                 "(no external images; the real sketches in shared/validation were only looked at).",
         "recipe": f"python -m training.train --run {run.as_posix()} --minutes {train_args['minutes']:g} "
                   f"--seed {train_args['seed']} --val-every {train_args['val_every']} --patience {train_args['patience']}"
-                  f" && python -m training.export --run {run.as_posix()} --name {a.name}",
+                  f" && python -m training.export --run {run.as_posix()} --name {a.name}"
+                  f" --output-levels {a.output_levels[0]:g} {a.output_levels[1]:g}",
         "seed": train_args["seed"],
         "training": {"steps": last["state"]["step"], "minutes": round(last["state"]["seconds"] / 60, 1),
                      "best_val_loss": round(best["state"]["best"], 5), "best_step": best["state"]["step"],

@@ -3,8 +3,10 @@
 - precision / recall / F1 of ink pixels (value < INK) at a tolerance of 1, 2, 4 px;
 - Chamfer distance (mean of both directions, each distance truncated at CHAMFER_CAP px);
 - skeleton (centre-line) length ratio output/target: doubled lines inflate it, gaps shrink it;
-- line width = ink mass / skeleton length, to compare with the requested thickness;
-- mid-grey share: of the pixels with any ink, how many are 0.2..0.8 grey (blur, haze).
+- line width = ink mass / skeleton length / line darkness, to compare with the requested thickness;
+- mid-grey share: of the pixels with any ink, how many are 0.2..0.8 grey (blur, haze);
+  crispness = that share over the clean render's (1.0 = as crisp as vector lines);
+- haze: barely-grey pixels per visibly inked one, over the clean render's (its anti-aliasing).
 """
 from __future__ import annotations
 
@@ -77,15 +79,28 @@ def skeleton(mask: np.ndarray) -> np.ndarray:
 
 
 def line_width(img: np.ndarray) -> float:
-    """Average stroke width: ink mass (anti-aliasing counted fractionally) per centre-line px
-    (centre line of the ink pixels, so a faint thin line still has one)."""
-    length = skeleton(img < INK).sum()
-    return float((1.0 - img).sum() / length) if length else 0.0
+    """Average stroke width: ink mass (anti-aliasing counted fractionally) per centre-line px,
+    divided by the line's own darkness (its 90th percentile), so a grey pencil line of 3 px
+    measures 3 px. The centre line is that of the ink pixels, so a light thin line has one."""
+    ink = img < INK
+    length = skeleton(ink).sum()
+    if not length:
+        return 0.0
+    dark = 1.0 - img
+    return float(dark.sum() / length / max(np.percentile(dark[ink], 90), 0.25))
 
 
 def mid_grey_share(img: np.ndarray) -> float:
     inked = img < 0.98
     return float(((img > 0.2) & (img < 0.8)).sum() / inked.sum()) if inked.any() else 0.0
+
+
+def haze_share(img: np.ndarray) -> float:
+    """Barely-there grey (darkness 0.02..0.2) per visibly inked pixel (darkness >= 0.2): a halo
+    that also pads the mid-grey share's denominator, so it is reported on its own."""
+    dark = 1.0 - img
+    visible = (dark >= 0.2).sum()
+    return float(((dark > 0.02) & (dark < 0.2)).sum() / visible) if visible else 0.0
 
 
 def compare(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
@@ -100,8 +115,11 @@ def compare(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
     out["skeleton_ratio"] = float(skeleton(pred < 0.5).sum() / ts) if ts else 1.0
     out["width"] = line_width(pred)
     out["target_width"] = line_width(target)
+    out["width_error"] = abs(out["width"] - out["target_width"]) / out["target_width"] if out["target_width"] else 0.0
     out["mid_grey"] = mid_grey_share(pred)
     out["target_mid_grey"] = mid_grey_share(target)
+    out["crispness"] = out["mid_grey"] / max(out["target_mid_grey"], 1e-6)
+    out["haze"] = haze_share(pred) / max(haze_share(target), 1e-3)
     return out
 
 

@@ -5,7 +5,8 @@ set of intended curves (splines, arcs, closed shapes, corners, crossings, juncti
 marks, close parallel strands) plus construction lines. The sketch draws each intended curve
 with 1-4 wobbly, bowed, overshooting or broken strokes, adds faint construction lines and
 blue guides, and is put on tinted, unevenly lit, grainy paper or on a transparent layer.
-The target renders the intended curves only, at the requested thickness and brush.
+The target renders the line an inker would trace through the passes of each intended curve
+(their mean course, see `_sketch_strokes`), at the requested thickness and brush.
 
     python -m training.synth --preview preview.png   # a grid of pairs to look at
 """
@@ -23,8 +24,8 @@ from smart_lineart.preprocess import grey_on_white, measure_levels, to_uint8
 BRUSHES = ("fineliner", "inking-pen", "brush-pen", "pencil")
 THICKNESS_RANGE = (1.0, 8.0)
 FAINT_RANGE = (0.15, 0.55)
-DEFAULT_FAINT = 0.32
-PENCIL_INK = 0.6  # darkness of the pencil preset's lines (lighter grey than ink)
+DEFAULT_FAINT = 0.45  # chosen by `evaluate` faint_response: lines at 25% of the main strokes go, 40%+ stay
+PENCIL_INK = 0.7  # darkness of the pencil preset's lines (lighter grey than ink)
 SS = 4  # supersampling factor for anti-aliased rendering
 
 
@@ -215,59 +216,95 @@ def render_target(curves, size: int, thickness: float, brush: str) -> np.ndarray
     return 1.0 - dark
 
 
-def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: float) -> list[Stroke]:
-    """How people sketch one intended line: several offset, bowed passes, overshoot, gaps."""
+def _extend(p: np.ndarray, end: int, k: int) -> np.ndarray:
+    """Lengthen an open curve by k px along its tangent at one end (0 start, 1 end)."""
+    a, b = (p[0], p[min(3, len(p) - 1)]) if end == 0 else (p[-1], p[max(-4, -len(p))])
+    d = (a - b) / max(np.hypot(*(a - b)), 1e-6)
+    ext = a + d * np.arange(1, k + 1)[:, None]
+    return np.concatenate([ext[::-1], p]) if end == 0 else np.concatenate([p, ext])
+
+
+def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: float
+                    ) -> tuple[list[Stroke], np.ndarray]:
+    """How people sketch one intended line: several offset, bowed passes, overshoot, gaps.
+
+    Also returns the line an inker traces through those passes: the intended curve moved to
+    the passes' mean offset (its slow part; short wobble is smoothed away) and ending where
+    the passes end on average. That, not the hidden intended curve, is the target: a line
+    drawn 2 px off in every pass is 2 px off on the page, and a target the sketch cannot
+    predict only teaches the network to blur."""
     n = rng.choice([1, 2, 3, 4], p=style["passes"])
-    length = _arclength(pts)[-1]
+    m = len(pts)
+    shift, count, ends, drawn = np.zeros(m), np.zeros(m), np.zeros(2), 0
     out = []
+    spread = style["spread"]
     for _ in range(n):
         if closed:
-            start = rng.integers(len(pts))
-            extra = int(rng.uniform(-0.05, 0.12) * len(pts))
-            idx = (start + np.arange(len(pts) + extra)) % len(pts)
-            p = pts[idx]
+            start = rng.integers(m)
+            extra = int(rng.uniform(-0.05, 0.12) * m)
+            src = (start + np.arange(m + extra)) % m
+            p = pts[src]
         else:
-            p = pts
+            p, src = pts, np.arange(m)
             for end in (0, 1):  # overshoot (extend along the tangent) or gap (stop short)
                 e = rng.normal(1.5, style["overshoot"])
-                if e > 0:
-                    a, b = (p[0], p[min(3, len(p) - 1)]) if end == 0 else (p[-1], p[max(-4, -len(p))])
-                    d = (a - b) / max(np.hypot(*(a - b)), 1e-6)
-                    ext = a + d * np.arange(1, int(e) + 1)[:, None]
-                    p = np.concatenate([ext[::-1], p]) if end == 0 else np.concatenate([p, ext])
-                else:
-                    k = min(int(-e), len(p) // 3)
-                    p = p[k:] if end == 0 else p[:len(p) - k]
+                k = int(e) if e > 0 else -min(int(-e), len(p) // 3)
+                if k > 0:
+                    p = _extend(p, end, k)
+                    src = np.concatenate([np.full(k, -1), src] if end == 0 else [src, np.full(k, -1)])
+                elif k < 0:
+                    p, src = (p[-k:], src[-k:]) if end == 0 else (p[:len(p) + k], src[:len(src) + k])
+                ends[end] += k
         if len(p) < 2:
             continue
+        drawn += 1
         s = _arclength(p)
         u = s / max(s[-1], 1e-6)
-        spread = style["spread"]
-        off = rng.normal(0, spread) + rng.normal(0, spread) * np.sin(np.pi * u)  # offset and bow
-        for _ in range(2):  # low-frequency wobble
-            off = off + rng.normal(0, spread * 0.5) * np.sin(2 * np.pi * s / rng.uniform(30, 200) + rng.uniform(0, 6.3))
-        q = p + _normals(p) * np.asarray(off).reshape(-1, 1)
-        pieces = _dashes(rng, q) if rng.random() < style["scratch"] else [q]
+        slow = rng.normal(0, spread) + rng.normal(0, spread) * np.sin(np.pi * u)  # offset and bow
+        fast = np.zeros(len(p))
+        for _ in range(2):  # wobble: long waves are where the line goes, short ones are jitter
+            wavelength = rng.uniform(30, 200)
+            wave = rng.normal(0, spread * 0.5) * np.sin(2 * np.pi * s / wavelength + rng.uniform(0, 6.3))
+            if wavelength >= 80:
+                slow = slow + wave
+            else:
+                fast += wave
+        on = src >= 0
+        np.add.at(shift, src[on], slow[on])
+        np.add.at(count, src[on], 1)
+        q = p + _normals(p) * (slow + fast)[:, None]
+        pieces = _dashes(rng, q, spread) if rng.random() < style["scratch"] else [q]
         for piece in pieces:
-            m = len(piece)
-            t = np.linspace(0, 1, m)
+            k = len(piece)
+            t = np.linspace(0, 1, k)
             pressure = np.clip(0.55 + 0.45 * np.sin(np.pi * t) ** 0.5 + rng.normal(0, 0.08), 0.3, 1.0)
             w = style["width"] * (0.6 + 0.4 * pressure)
             dk = np.clip(darkness * rng.uniform(0.8, 1.0) * (0.7 + 0.3 * pressure), 0, 1)
             out.append(Stroke(piece, w, dk))
-    return out
+    centre = pts + _normals(pts) * (shift / np.maximum(count, 1))[:, None]
+    if not closed and drawn:
+        for end in (0, 1):
+            k = int(round(ends[end] / drawn))
+            if k > 0:
+                centre = _extend(centre, end, k)
+            elif k < 0:
+                k = min(-k, (len(centre) - 2) // 2)
+                centre = centre[k:] if end == 0 else centre[:len(centre) - k]
+    return out, centre
 
 
-def _dashes(rng, q: np.ndarray) -> list[np.ndarray]:
-    """Chicken scratch: the pass broken into short, slightly skewed dashes."""
+def _dashes(rng, q: np.ndarray, spread: float) -> list[np.ndarray]:
+    """Chicken scratch: the pass broken into short, slightly bowed and skewed dashes that
+    mostly overlap the previous one side by side (shingled), each a little off the pass."""
     out, i = [], 0
     nrm = _normals(q)
     while i < len(q) - 2:
-        n = int(rng.uniform(8, 35))
+        n = int(rng.uniform(10, 60))
         piece = q[i:i + n]
-        skew = rng.normal(0, 0.06) * (np.arange(len(piece)) - len(piece) / 2)
-        out.append(piece + nrm[i:i + len(piece)] * (skew[:, None] + rng.normal(0, 0.6)))
-        i += n + int(rng.integers(-4, 5))
+        t = np.arange(len(piece))
+        shape = rng.normal(0, 0.06) * (t - len(piece) / 2) + rng.normal(0, 0.6) * np.sin(np.pi * t / max(len(piece) - 1, 1))
+        out.append(piece + nrm[i:i + len(piece)] * (shape + rng.normal(0, 0.4 + 0.4 * spread))[:, None])
+        i += max(n + int(rng.integers(-12, 4)), n // 2)
     return out
 
 
@@ -293,18 +330,23 @@ def min_gap(style: dict, thickness: float) -> float:
     return max(thickness + 5.0, 4.0 * style["spread"] + 3.0)
 
 
-def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blue: bool | None = None) -> np.ndarray:
-    """A rough sketch of the drawing: HxWx3 (paper) or HxWx4 (transparent layer), 0..1.
-    blue: force non-photo-blue guides on (True) or off (False); None: 30% of sketches."""
-    main, light, construction = [], [], []
+def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blue: bool | None = None
+                  ) -> tuple[np.ndarray, list[tuple[np.ndarray, bool]]]:
+    """A rough sketch of the drawing: HxWx3 (paper) or HxWx4 (transparent layer), 0..1, and
+    the lines an inker traces through it (see `_sketch_strokes`), to render the target from.
+    blue: force a non-photo-blue underdrawing on (True) or off (False); None: 30% of sketches."""
+    main, light, construction, traced = [], [], [], []
     for pts, closed in curves:
-        if rng.random() < 0.15:  # a light but intended line: kept because it is above `faint`
-            light += _sketch_strokes(rng, pts, closed, style, rng.uniform(faint + 0.12, 0.8))
+        if rng.random() < 0.2:  # a light but intended line: kept because it is above `faint`
+            strokes, centre = _sketch_strokes(rng, pts, closed, style, rng.uniform(faint + 0.05, 0.8))
+            light += strokes
         else:
-            main += _sketch_strokes(rng, pts, closed, style, rng.uniform(0.75, 1.0))
+            strokes, centre = _sketch_strokes(rng, pts, closed, style, rng.uniform(0.75, 1.0))
+            main += strokes
+        traced.append((centre, closed))
     for g in guides:  # construction lines below the faint threshold: not in the target
-        r = rng.uniform(0.04, max(faint - 0.1, 0.05))
-        construction += _sketch_strokes(rng, g, False, dict(style, passes=[1, 0, 0, 0], scratch=0.0), r)
+        r = rng.uniform(0.04, faint - 0.03)
+        construction += _sketch_strokes(rng, g, False, dict(style, passes=[1, 0, 0, 0], scratch=0.0), r)[0]
     ink = _draw(main + light + construction, size, ss=3)
     medium = rng.choice(["pencil", "digital", "transparent"], p=[0.5, 0.3, 0.2])
     strength = rng.uniform(0.45, 0.85) if medium == "pencil" else rng.uniform(0.5, 1.0)
@@ -312,32 +354,50 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
         grain = np.clip(1 + 0.25 * _noise(rng, size, 0.6), 0.3, 1.3)
         ink = np.clip(ink * grain, 0, 1)
     colour = {"pencil": [0.1, 0.1, 0.12], "digital": [0.0, 0.0, 0.0], "transparent": [0.0, 0.0, 0.0]}[medium]
-    if rng.random() < 0.2:  # a coloured sketch pencil or brush (e.g. red, blue, brown)
-        colour = list(rng.uniform(0, 0.5, 3))
+    if rng.random() < 0.2:  # a coloured sketch pencil or brush (red, brown, green, violet); not
+        colour = rng.uniform(0, 0.5, 3)  # bluish: light blue is the non-photo underdrawing colour
+        colour[2] = min(colour[2], colour[0])
     a = (ink * strength)[..., None]
+    blue_rng = np.random.default_rng(rng.integers(2 ** 63))  # own stream: forcing `blue` on or
+    with_blue = rng.random() < 0.3 if blue is None else blue  # off leaves the rest the same
     if medium == "transparent":
         rgba = np.concatenate([np.broadcast_to(np.array(colour, np.float32), (size, size, 3)), a], axis=2)
-        return _blur(rgba, rng.uniform(0, 0.8)).astype(np.float32)
+        return _blur(rgba, rng.uniform(0, 0.8)).astype(np.float32), traced
     paper = np.array([1.0, 1.0, 1.0]) - (rng.uniform(0, 0.12, 3) if rng.random() < 0.6 else 0)
     light_field = 1 - rng.uniform(0, 0.35) * _gradient(rng, size)
     rgb = paper * light_field[..., None]
     if medium == "pencil":
         rgb = rgb * (1 + 0.012 * _noise(rng, size, 1.0))[..., None]  # paper tooth
-    chance = rng.random()  # drawn in every case, so forcing `blue` leaves the rest of the sketch alike
-    if (chance < 0.3 if blue is None else blue):  # non-photo-blue guides
-        blue_ink = _draw([Stroke(g, np.full(len(g), style["width"] + 0.5), np.full(len(g), 1.0)) for g in guides[:3]] +
-                         [Stroke(*_blue_circle(rng, size))], size, ss=2)
-        nb = np.array([0.55, 0.8, 1.0]) + rng.uniform(-0.05, 0.05, 3)
-        rgb = rgb * (1 - blue_ink[..., None] * rng.uniform(0.5, 1.0) * (1 - np.clip(nb, 0, 1)))
-    rgb = rgb * (1 - a * (1 - np.array(colour)))
+    if with_blue:
+        rgb = rgb * (1 - _blue_underdrawing(blue_rng, curves, guides, size, style))
+    rgb = rgb * (1 - a * (1 - np.asarray(colour)))
     rgb = _blur(rgb, rng.uniform(0, 1.2) if medium == "pencil" else rng.uniform(0, 0.5))
     rgb = rgb + rng.normal(0, rng.uniform(0, 0.012), rgb.shape)  # scan noise
-    return np.clip(rgb, 0, 1).astype(np.float32)
+    return np.clip(rgb, 0, 1).astype(np.float32), traced
 
 
-def _blue_circle(rng, size):
-    pts = _ellipse(rng, rng.uniform(0, size, 2), size * 0.6, True)
-    return pts, np.full(len(pts), 1.5), np.full(len(pts), 1.0)
+# Light blues of non-photo pencils and digital guide layers, as RGB.
+NON_PHOTO_BLUES = np.array([[0.64, 0.87, 0.93], [0.55, 0.8, 1.0], [0.6, 0.9, 0.97], [0.68, 0.78, 1.0],
+                            [0.45, 0.75, 0.95]])
+
+
+def _blue_underdrawing(rng, curves, guides, size: int, style: dict) -> np.ndarray:
+    """Absorbance (HxWx3) of a light-blue underdrawing: guides, a big circle and a loose
+    rough of about half the intended curves, each a few px off the final lines."""
+    loose = dict(style, spread=style["spread"] + rng.uniform(0.5, 2.5))
+    strokes = []
+    for g in guides[:3]:
+        strokes += _sketch_strokes(rng, g, False, dict(loose, passes=[1, 0, 0, 0], scratch=0.0), 1.0)[0]
+    circle = _ellipse(rng, rng.uniform(0, size, 2), size * 0.6, True)
+    strokes += _sketch_strokes(rng, circle, True, dict(loose, passes=[1, 0, 0, 0], scratch=0.0), 1.0)[0]
+    for pts, closed in curves:
+        if rng.random() < 0.5:
+            strokes += _sketch_strokes(rng, pts + rng.normal(0, 2.0, 2), closed, loose, 1.0)[0]
+    for st in strokes:
+        st.width = st.width + 0.5
+    ink = _draw(strokes, size, ss=2)
+    nb = NON_PHOTO_BLUES[rng.integers(len(NON_PHOTO_BLUES))] + rng.uniform(-0.04, 0.04, 3)
+    return ink[..., None] * rng.uniform(0.5, 1.0) * (1 - np.clip(nb, 0, 1))
 
 
 def _gradient(rng, size: int) -> np.ndarray:
@@ -379,10 +439,10 @@ def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = Non
         faint = float(rng.uniform(*FAINT_RANGE))
     style = sketch_style(rng)
     curves, guides, _ = random_drawing(rng, size, min_gap(style, thickness))
-    sketch = render_sketch(rng, curves, guides, size, faint, style, blue)
+    sketch, traced = render_sketch(rng, curves, guides, size, faint, style, blue)
     grey = to_uint8(grey_on_white(sketch))
     net_input = measure_levels(grey).apply(grey, 0, 0)
-    target = render_target(curves, size, thickness, BRUSHES[brush])
+    target = render_target(traced, size, thickness, BRUSHES[brush])
     return Pair(sketch, net_input, target, thickness, brush, faint, guides)
 
 
@@ -415,8 +475,10 @@ def write_sketch(path: str, seed: int, size: int) -> None:
     rng = np.random.default_rng(seed)
     style = sketch_style(rng)
     curves, guides = random_page(rng, size, min_gap(style, 3.0))
-    sketch = render_sketch(rng, curves, guides, size, DEFAULT_FAINT, style)
-    Image.fromarray(to_uint8(sketch[..., :3])).save(path, quality=92)
+    sketch, _ = render_sketch(rng, curves, guides, size, DEFAULT_FAINT, style)
+    if sketch.shape[2] == 4:  # a transparent layer: show it on white
+        sketch = sketch[..., :3] * sketch[..., 3:] + (1.0 - sketch[..., 3:])
+    Image.fromarray(to_uint8(sketch)).save(path, quality=92)
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Train the lineart network on synthetic pairs, on the CPU, resumably.
 
-    python -m training.train --run runs/lineart-v1 --minutes 60
+    python -m training.train --run runs/lineart-v2 --minutes 95
 
 Pairs are synthesised on the fly in worker processes (seeded per worker and per resume
 point, so a run is reproducible from its seed). The run folder holds `last.pt` (resume
