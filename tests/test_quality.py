@@ -6,13 +6,17 @@ from smart_lineart.engine import Engine, Settings
 from smart_lineart.preprocess import grey_on_white, to_uint8
 from tests.conftest import TEST_SEED
 from training.evaluate import brush_properties, faint_response, guides
-from training.metrics import compare
+from training.metrics import compare, line_width
 from training.synth import make_pair
 
 
 @pytest.fixture(scope="module")
-def results(model):
-    engine = Engine(model)
+def engine(model):
+    return Engine(model)
+
+
+@pytest.fixture(scope="module")
+def results(engine, model):
     rng = np.random.default_rng(TEST_SEED + 1)
     rows = []
     for i in range(6):
@@ -31,21 +35,14 @@ def test_output_has_requested_width(results):
     assert results["width_error"] < 0.15, results
 
 
-def test_thickness_follows_request_linearly(model):
+def test_thickness_follows_request_linearly(engine):
     """Measured width per requested px stays within 20% of the 3 px ratio, from thin lines
     to thick ones drawn at half scale."""
-    from training.metrics import line_width
-    engine = Engine(model)
     p = make_pair(np.random.default_rng(TEST_SEED + 3), 384, brush=0, thickness=10.0)  # gaps fit 10 px
     grey = to_uint8(grey_on_white(p.sketch))
     per_px = {t: line_width(engine.run(grey, Settings(t)).astype(np.float32) / 255) / t for t in (1.5, 3, 6, 10)}
     for t, ratio in per_px.items():
         assert 0.8 <= ratio / per_px[3] <= 1.2, per_px
-
-
-@pytest.fixture(scope="module")
-def engine(model):
-    return Engine(model)
 
 
 def test_lines_are_crisp(results):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -65,11 +66,10 @@ def _row(cells: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([np.pad(c, 3, constant_values=0.6) for c in cells], axis=1)
 
 
-def sheet(model_path: str | None, path: Path, n: int = 4, size: int = 320) -> None:
+def sheet(engine: Engine, path: Path, n: int = 4, size: int = 320) -> None:
     """Rows of: sketch | output per brush preset | target (fineliner), held-out sketches."""
     from PIL import Image
-    info = load_model_info(model_path)
-    engine = Engine(info)
+    info = engine.model
     rng = np.random.default_rng(EVAL_SEED + 1)
     rows = []
     for _ in range(n):
@@ -81,11 +81,10 @@ def sheet(model_path: str | None, path: Path, n: int = 4, size: int = 320) -> No
     Image.fromarray(to_uint8(np.concatenate(rows, axis=0))).save(path)
 
 
-def real_sheet(model_path: str | None, folder: Path, path: Path, thickness: float) -> None:
+def real_sheet(engine: Engine, folder: Path, path: Path, thickness: float) -> None:
     """Sketch above output for every PNG in `folder` (e.g. real roughs), to look at only."""
     from PIL import Image
     from smart_lineart.imageio import load_grey
-    engine = Engine(load_model_info(model_path))
     for src in sorted(folder.glob("*.png")):
         grey = load_grey(src)
         out = engine.run(grey, Settings(thickness))
@@ -176,7 +175,6 @@ def levels_sweep(model_path: str | None, n: int, size: int) -> dict:
     """Output levels candidates (black point, white point) on the same sketches (all presets,
     1.5/3/6 px): the crispness and haze gained and what it costs in F1, width and centre-line
     length. `make export` records the chosen curve in the card."""
-    from dataclasses import replace
     info = load_model_info(model_path)
     rng = np.random.default_rng(EVAL_SEED + 6)
     pairs = [make_pair(rng, size, brush=i % len(info.brushes), thickness=THICKNESSES[i % 3], faint=info.default_faint)
@@ -207,11 +205,11 @@ def main() -> None:
     if a.levels:
         print(json.dumps(levels_sweep(a.model, 4 * a.n, a.size), indent=1))
         return
-    sheet(a.model, Path(a.sheet))
+    engine = Engine(load_model_info(a.model), a.backend)
+    sheet(engine, Path(a.sheet))
     print(f"comparison sheet: {a.sheet}")
     if a.real:
-        real_sheet(a.model, Path(a.real), Path(a.sheet).parent, 2.0)
-    engine = Engine(load_model_info(a.model), a.backend)
+        real_sheet(engine, Path(a.real), Path(a.sheet).parent, 2.0)
     res = evaluate(engine, a.n, a.size)
     res["thickness"] = thickness_scaling(engine, max(a.n // 2, 2), a.size)
     res["brush_properties"] = brush_properties(engine, max(a.n // 2, 2), a.size)
@@ -221,8 +219,7 @@ def main() -> None:
                              "default_faint": engine.model.default_faint}
     print(json.dumps(res, indent=1))
     if a.card:
-        info = load_model_info(a.model)
-        card_path = Path(info.path).with_suffix(".json")
+        card_path = Path(engine.model.path).with_suffix(".json")
         card = json.loads(card_path.read_text())
         card["metrics"] = res
         card_path.write_text(json.dumps(card, indent=1) + "\n")

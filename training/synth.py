@@ -335,19 +335,17 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
     """A rough sketch of the drawing: HxWx3 (paper) or HxWx4 (transparent layer), 0..1, and
     the lines an inker traces through it (see `_sketch_strokes`), to render the target from.
     blue: force a non-photo-blue underdrawing on (True) or off (False); None: 30% of sketches."""
-    main, light, construction, traced = [], [], [], []
+    strokes, traced = [], []
     for pts, closed in curves:
-        if rng.random() < 0.2:  # a light but intended line: kept because it is above `faint`
-            strokes, centre = _sketch_strokes(rng, pts, closed, style, rng.uniform(faint + 0.05, 0.8))
-            light += strokes
-        else:
-            strokes, centre = _sketch_strokes(rng, pts, closed, style, rng.uniform(0.75, 1.0))
-            main += strokes
+        # 20% are light but intended lines: kept because they are above `faint`
+        darkness = rng.uniform(faint + 0.05, 0.8) if rng.random() < 0.2 else rng.uniform(0.75, 1.0)
+        passes, centre = _sketch_strokes(rng, pts, closed, style, darkness)
+        strokes += passes
         traced.append((centre, closed))
     for g in guides:  # construction lines below the faint threshold: not in the target
         r = rng.uniform(0.04, faint - 0.03)
-        construction += _sketch_strokes(rng, g, False, dict(style, passes=[1, 0, 0, 0], scratch=0.0), r)[0]
-    ink = _draw(main + light + construction, size, ss=3)
+        strokes += _sketch_strokes(rng, g, False, dict(style, passes=[1, 0, 0, 0], scratch=0.0), r)[0]
+    ink = _draw(strokes, size, ss=3)
     medium = rng.choice(["pencil", "digital", "transparent"], p=[0.5, 0.3, 0.2])
     strength = rng.uniform(0.45, 0.85) if medium == "pencil" else rng.uniform(0.5, 1.0)
     if medium == "pencil":
