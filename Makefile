@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
-RUN ?= runs/lineart-v2
-NAME ?= lineart-v2
-MINUTES ?= 95
-SEED ?= 1
+# Two stages: from scratch, then on from its best weights at a lower learning rate and new data.
+BASE_RUN ?= runs/lineart-v2
+BASE_MINUTES ?= 95
+RUN ?= runs/lineart-v3
+MINUTES ?= 38
+NAME ?= lineart-v3
 OUTPUT_LEVELS ?= 0.2 0.85  # black and white point after the network, chosen by `evaluate --levels`
 
 # Krita: resource folder, and the Python version Krita embeds (read off its Python module)
@@ -45,9 +47,11 @@ krita:
 				krita python3-pyqt5 python3-sip; \
 		else echo "No kritarunner and no apt-get as root: the in-Krita tests will be skipped (not in CI)."; fi; fi
 
-# Train (resumes if $(RUN)/last.pt exists), then export and evaluate into models/.
+# Train (each stage resumes from its last.pt, a finished stage is skipped), then export and evaluate into models/.
 train: setup-train
-	$(PY) -m training.train --run $(RUN) --minutes $(MINUTES) --seed $(SEED) --val-every 400 --patience 10
+	$(PY) -m training.train --run $(BASE_RUN) --minutes $(BASE_MINUTES) --seed 1 --val-every 400 --patience 10
+	$(PY) -m training.train --run $(RUN) --init $(BASE_RUN)/best.pt --minutes $(MINUTES) --seed 2 --lr 6e-4 \
+		--val-every 400 --patience 10
 
 export: setup-train
 	$(PY) -m training.export --run $(RUN) --name $(NAME) --output-levels $(OUTPUT_LEVELS)

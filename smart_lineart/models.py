@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_MODEL = "lineart-v2"
+DEFAULT_MODEL = "lineart-v3"
 
 
 class ModelError(Exception):

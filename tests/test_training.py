@@ -62,3 +62,20 @@ def test_training_runs_checkpoints_and_resumes(tmp_path):
     assert (run / "last.pt").exists() and (run / "best.pt").exists()
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert log and all(np.isfinite(r["val"]) for r in log)
+
+
+def test_second_stage_starts_from_first_and_card_lists_both(tmp_path):
+    from training.export import training_stages
+    base = [sys.executable, "-m", "training.train", "--minutes", "0.05", "--size", "64", "--batch", "2",
+            "--workers", "0", "--val-every", "3"]
+    first, second = tmp_path / "first", tmp_path / "second"
+    subprocess.run(base + ["--run", str(first)], check=True, capture_output=True, cwd=ROOT)
+    res = subprocess.run(base + ["--run", str(second), "--init", str(first / "best.pt"), "--lr", "5e-4", "--seed", "2"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    assert "starting from the weights" in res.stdout
+    stages = training_stages(second)
+    assert [s["seed"] for s in stages] == [1, 2]
+    assert f"--run {first.as_posix()}" in stages[0]["command"] and "--init" not in stages[0]["command"]
+    assert f"--init {first / 'best.pt'}" in stages[1]["command"] and "--lr 0.0005" in stages[1]["command"]
+    assert all(s["steps"] > 0 for s in stages)

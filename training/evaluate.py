@@ -1,6 +1,6 @@
 """Evaluate a shipped model through the engine (exactly the CLI's path) on held-out sketches.
 
-    python -m training.evaluate --model models/lineart-v2.onnx --card   # also writes the card
+    python -m training.evaluate --model models/lineart-v3.onnx --card   # also writes the card
 
 The sketches come from the synthesiser with EVAL_SEED, which neither training nor validation
 uses. Reports F1 at 1/2/4 px, Chamfer distance, skeleton-length ratio, measured width

@@ -1,6 +1,6 @@
 """Export a trained run to `models/<name>.onnx` and write its model card `models/<name>.json`.
 
-    python -m training.export --run runs/lineart-v2 --name lineart-v2
+    python -m training.export --run runs/lineart-v3 --name lineart-v3
 
 The card records what the engine needs (brushes, thickness range, receptive field, size
 multiple, measured activation memory per pixel) and how the model was made (recipe, seed,
@@ -63,6 +63,25 @@ def activation_bytes_per_pixel(path: Path, rf: int) -> float:
     return round(worst * 1.15, 1)
 
 
+def training_stages(run: Path) -> list[dict]:
+    """The training commands that made `run`, first stage first (a run started with `--init`
+    from another run's checkpoint follows that run's stages)."""
+    last = torch.load(run / "last.pt", weights_only=False)
+    args = last["args"]
+    command = (f"python -m training.train --run {run.as_posix()} --minutes {args['minutes']:g} --seed {args['seed']}"
+               f" --val-every {args['val_every']} --patience {args['patience']}")
+    if args["lr"] != 2e-3:
+        command += f" --lr {args['lr']:g}"
+    earlier: list[dict] = []
+    if args.get("init"):
+        command += f" --init {args['init']}"
+        earlier = training_stages(Path(args["init"]).parent)
+    best = torch.load(run / "best.pt", weights_only=False)
+    return earlier + [{"command": command, "seed": args["seed"], "steps": last["state"]["step"],
+                       "minutes": round(last["state"]["seconds"] / 60, 1),
+                       "best_val_loss": round(best["state"]["best"], 5), "best_step": best["state"]["step"]}]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", required=True)
@@ -73,7 +92,6 @@ def main() -> None:
     a = ap.parse_args()
     run = Path(a.run)
     best = torch.load(run / "best.pt", weights_only=False)
-    last = torch.load(run / "last.pt", weights_only=False)
     model = LineartNet(len(BRUSHES))
     model.load_state_dict(best["model"])
     model.eval()
@@ -83,7 +101,8 @@ def main() -> None:
     export_onnx(model, onnx_path)
     card_path = onnx_path.with_suffix(".json")
     old = json.loads(card_path.read_text()) if card_path.exists() else {}
-    train_args = last["args"]
+    train_args = best["args"]
+    stages = training_stages(run)
     card = {
         "name": a.name,
         "description": "Rough sketch -> clean lineart. Fully convolutional conditioned U-Net (FiLM on thickness, "
@@ -103,15 +122,14 @@ def main() -> None:
         "macs_per_pixel": macs_per_pixel(model),
         "data": "Synthetic only: random clean curves rendered as rough sketches by training/synth.py "
                 "(no external images; the real sketches in shared/validation were only looked at).",
-        "recipe": f"python -m training.train --run {run.as_posix()} --minutes {train_args['minutes']:g} "
-                  f"--seed {train_args['seed']} --val-every {train_args['val_every']} --patience {train_args['patience']}"
-                  f" && python -m training.export --run {run.as_posix()} --name {a.name}"
-                  f" --output-levels {a.output_levels[0]:g} {a.output_levels[1]:g}",
-        "seed": train_args["seed"],
-        "training": {"steps": last["state"]["step"], "minutes": round(last["state"]["seconds"] / 60, 1),
-                     "best_val_loss": round(best["state"]["best"], 5), "best_step": best["state"]["step"],
-                     "batch": train_args["batch"], "patch": train_args["size"],
-                     "hardware": "2-core x86-64 CPU (AVX-512), bf16 autocast"},
+        "recipe": " && ".join([s["command"] for s in stages]
+                              + [f"python -m training.export --run {run.as_posix()} --name {a.name}"
+                                 f" --output-levels {a.output_levels[0]:g} {a.output_levels[1]:g}"]),
+        "seed": stages[0]["seed"],
+        "training": {"steps": sum(s["steps"] for s in stages), "minutes": round(sum(s["minutes"] for s in stages), 1),
+                     "best_val_loss": stages[-1]["best_val_loss"], "batch": train_args["batch"],
+                     "patch": train_args["size"], "hardware": "2-core x86-64 CPU (AVX-512), bf16 autocast",
+                     "stages": stages},
         "metrics": old.get("metrics", {}),
     }
     card_path.write_text(json.dumps(card, indent=1) + "\n")

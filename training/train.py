@@ -1,12 +1,14 @@
 """Train the lineart network on synthetic pairs, on the CPU, resumably.
 
     python -m training.train --run runs/lineart-v2 --minutes 95
+    python -m training.train --run runs/lineart-v3 --init runs/lineart-v2/best.pt --minutes 38 --seed 2 --lr 6e-4
 
 Pairs are synthesised on the fly in worker processes (seeded per worker and per resume
 point, so a run is reproducible from its seed). The run folder holds `last.pt` (resume
 point, written every few minutes), `best.pt` (lowest validation loss) and `log.jsonl`.
 Stops at the time budget or when the validation loss has not improved for `--patience`
-validations. Re-running the same command resumes.
+validations. Re-running the same command resumes. `--init` starts a new run from another
+run's weights (fresh optimiser and learning-rate schedule): a second, lower-rate stage.
 """
 from __future__ import annotations
 
@@ -104,6 +106,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--val-every", type=int, default=300, help="steps between validations")
     ap.add_argument("--patience", type=int, default=6, help="validations without improvement before stopping")
+    ap.add_argument("--init", help="checkpoint whose weights a new run starts from")
     a = ap.parse_args()
 
     torch.manual_seed(a.seed)
@@ -119,13 +122,19 @@ def main() -> None:
         opt.load_state_dict(ck["opt"])
         state = ck["state"]
         print(f"resumed at step {state['step']} ({state['seconds'] / 60:.1f} min)", flush=True)
+    elif a.init:
+        model.load_state_dict(torch.load(a.init, weights_only=False)["model"])
+        print(f"starting from the weights in {a.init}", flush=True)
+    budget = a.minutes * 60
+    if state["seconds"] >= budget or state["since_best"] >= a.patience:
+        print(f"{run} is finished (step {state['step']}); nothing to do", flush=True)
+        return
     (run / "args.json").write_text(json.dumps(vars(a), indent=1))
 
     val = validation_set(64, a.size)
     loader = DataLoader(SyntheticPairs(a.seed, state["step"], a.size), batch_size=a.batch,
                         num_workers=a.workers, collate_fn=_collate, prefetch_factor=4 if a.workers else None,
                         persistent_workers=False)
-    budget = a.minutes * 60
     log = (run / "log.jsonl").open("a")
     t_last, t_save, running = time.time(), time.time(), []
 
