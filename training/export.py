@@ -18,9 +18,11 @@ import torch
 
 from training.model import SIZE_MULTIPLE, LineartNet, macs_per_pixel, receptive_field
 from training.synth import BRUSHES, DEFAULT_FAINT, THICKNESS_RANGE
+from training.train import command as train_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
+PROBES = 3
 # Runs the engine twice on one tile of the given core size in a fresh process and prints its
 # peak RSS in MB: the model's activations plus the engine's own per-tile buffers.
 _PROBE = """
@@ -49,17 +51,21 @@ def export_onnx(model: LineartNet, path: Path) -> None:
 
 def activation_bytes_per_pixel(path: Path, rf: int) -> float:
     """Peak memory growth per tile pixel (margin included), measured through the engine in
-    each backend; the larger is kept, with headroom for allocator variation."""
+    each backend; the larger is kept, with headroom for allocator variation. Peak RSS varies
+    from process to process, so each size is measured PROBES times and the growth taken from
+    the largest big-tile and smallest small-tile peak: an underestimate would break the cap."""
     margin = -(-(rf // 2 + 1) // SIZE_MULTIPLE) * SIZE_MULTIPLE  # as ModelInfo.margin
     worst = 0.0
     for backend in ("onnxruntime", "openvino"):
-        rss = {}
-        for core in (768, 1536):  # both above the import-time peak
-            out = subprocess.run([sys.executable, "-c", _PROBE, str(path), backend, str(core), str(rf),
-                                  str(SIZE_MULTIPLE), str(len(BRUSHES))],
-                                 capture_output=True, text=True, check=True, cwd=ROOT)
-            rss[core] = float(out.stdout.split()[-1]) * 2**20
-        worst = max(worst, (rss[1536] - rss[768]) / ((1536 + 2 * margin) ** 2 - (768 + 2 * margin) ** 2))
+        rss: dict[int, list[float]] = {768: [], 1536: []}  # both above the import-time peak
+        for core, peaks in rss.items():
+            for _ in range(PROBES):
+                out = subprocess.run([sys.executable, "-c", _PROBE, str(path), backend, str(core), str(rf),
+                                      str(SIZE_MULTIPLE), str(len(BRUSHES))],
+                                     capture_output=True, text=True, check=True, cwd=ROOT)
+                peaks.append(float(out.stdout.split()[-1]) * 2**20)
+        growth = max(rss[1536]) - min(rss[768])
+        worst = max(worst, growth / ((1536 + 2 * margin) ** 2 - (768 + 2 * margin) ** 2))
     return round(worst * 1.15, 1)
 
 
@@ -68,16 +74,9 @@ def training_stages(run: Path) -> list[dict]:
     from another run's checkpoint follows that run's stages)."""
     last = torch.load(run / "last.pt", weights_only=False)
     args = last["args"]
-    command = (f"python -m training.train --run {run.as_posix()} --minutes {args['minutes']:g} --seed {args['seed']}"
-               f" --val-every {args['val_every']} --patience {args['patience']}")
-    if args["lr"] != 2e-3:
-        command += f" --lr {args['lr']:g}"
-    earlier: list[dict] = []
-    if args.get("init"):
-        command += f" --init {args['init']}"
-        earlier = training_stages(Path(args["init"]).parent)
+    earlier = training_stages(Path(args["init"]).parent) if args.get("init") else []
     best = torch.load(run / "best.pt", weights_only=False)
-    return earlier + [{"command": command, "seed": args["seed"], "steps": last["state"]["step"],
+    return earlier + [{"command": train_command(args), "seed": args["seed"], "steps": last["state"]["step"],
                        "minutes": round(last["state"]["seconds"] / 60, 1),
                        "best_val_loss": round(best["state"]["best"], 5), "best_step": best["state"]["step"]}]
 

@@ -94,7 +94,7 @@ def validate(model: LineartNet, batches) -> float:
     return total / len(batches)
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", required=True, help="run folder (created; resumed if it has last.pt)")
     ap.add_argument("--minutes", type=float, default=60, help="training time budget, summed over resumes")
@@ -107,7 +107,25 @@ def main() -> None:
     ap.add_argument("--val-every", type=int, default=300, help="steps between validations")
     ap.add_argument("--patience", type=int, default=6, help="validations without improvement before stopping")
     ap.add_argument("--init", help="checkpoint whose weights a new run starts from")
-    a = ap.parse_args()
+    return ap
+
+
+def command(args: dict) -> str:
+    """The command line that gives these arguments: run and seed, then whatever differs from
+    the defaults (so a model card's recipe stays short and exact)."""
+    defaults = vars(parser().parse_args(["--run", args["run"]]))
+    flags = [f"--run {args['run']}", f"--seed {args['seed']}"]
+    flags += [f"--{k.replace('_', '-')} {v:g}" if isinstance(v, float) else f"--{k.replace('_', '-')} {v}"
+              for k, v in args.items() if k not in ("run", "seed") and v != defaults[k]]
+    return "python -m training.train " + " ".join(flags)
+
+
+def _finished(state: dict, a: argparse.Namespace) -> bool:
+    return state["seconds"] >= a.minutes * 60 or state["since_best"] >= a.patience
+
+
+def main() -> None:
+    a = parser().parse_args()
 
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -125,8 +143,7 @@ def main() -> None:
     elif a.init:
         model.load_state_dict(torch.load(a.init, weights_only=False)["model"])
         print(f"starting from the weights in {a.init}", flush=True)
-    budget = a.minutes * 60
-    if state["seconds"] >= budget or state["since_best"] >= a.patience:
+    if _finished(state, a):
         print(f"{run} is finished (step {state['step']}); nothing to do", flush=True)
         return
     (run / "args.json").write_text(json.dumps(vars(a), indent=1))
@@ -145,7 +162,7 @@ def main() -> None:
 
     for x, y, th, br, fa in loader:
         # cosine decay over the whole budget, with a short warm-up
-        frac = min(state["seconds"] / budget, 1.0)
+        frac = min(state["seconds"] / (a.minutes * 60), 1.0)
         for g in opt.param_groups:
             g["lr"] = a.lr * min(1.0, (state["step"] + 1) / 200) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
         with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -178,7 +195,7 @@ def main() -> None:
         if now - t_save > 180:
             save("last.pt")
             t_save = now
-        if state["seconds"] >= budget or state["since_best"] >= a.patience:
+        if _finished(state, a):
             break
     save("last.pt")
     print(f"stopped at step {state['step']} after {state['seconds'] / 60:.1f} min; best val {state['best']:.4f}", flush=True)
