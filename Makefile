@@ -3,13 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
-# Two stages: from scratch, then on from its best weights at a lower learning rate and new data.
-BASE_RUN ?= runs/lineart-v2
-BASE_MINUTES ?= 95
-RUN ?= runs/lineart-v3
-MINUTES ?= 38
-NAME ?= lineart-v3
-OUTPUT_LEVELS ?= 0.2 0.85  # black and white point after the network, chosen by `evaluate --levels`
+# Three stages, each from the previous one's best weights on new data: from scratch; at a lower
+# learning rate; with the loss weighting up sketch marks that are not lineart (--mark-weight).
+STAGE1 ?= runs/lineart-v2
+STAGE2 ?= runs/lineart-v3
+RUN ?= runs/lineart-v4
+NAME ?= lineart-v4
+# black and white point after the network, per brush, chosen by `evaluate --levels`
+OUTPUT_LEVELS ?= 0.2,0.85 pencil=0.1,0.95
 
 # Krita: resource folder, and the Python version Krita embeds (read off its Python module)
 KRITA_RESOURCES ?= $(HOME)/.local/share/krita
@@ -49,8 +50,10 @@ krita:
 
 # Train (each stage resumes from its last.pt, a finished stage is skipped), then export and evaluate into models/.
 train: setup-train
-	$(PY) -m training.train --run $(BASE_RUN) --minutes $(BASE_MINUTES) --seed 1 --val-every 400 --patience 10
-	$(PY) -m training.train --run $(RUN) --init $(BASE_RUN)/best.pt --minutes $(MINUTES) --seed 2 --lr 6e-4 \
+	$(PY) -m training.train --run $(STAGE1) --minutes 95 --seed 1 --val-every 400 --patience 10
+	$(PY) -m training.train --run $(STAGE2) --init $(STAGE1)/best.pt --minutes 38 --seed 2 --lr 6e-4 \
+		--val-every 400 --patience 10
+	$(PY) -m training.train --run $(RUN) --init $(STAGE2)/best.pt --minutes 70 --seed 3 --lr 6e-4 --mark-weight 4 \
 		--val-every 400 --patience 10
 
 export: setup-train

@@ -77,7 +77,6 @@ class Engine:
         self.runner = backends.load(model.path, backend, device)
         self.max_memory_mb = max_memory_mb
         self.tile = tile  # fixed core tile size (tests, benchmarks); None: from the memory cap
-        self._levels = _levels_curve(*model.output_levels)
 
     @property
     def backend(self) -> str:
@@ -125,14 +124,15 @@ class Engine:
             cancelled: Callable[[], bool] | None = None, levels: Levels | None = None) -> np.ndarray:
         """grey: HxW uint8 sketch on white. Returns HxW uint8 lineart (255 = white)."""
         cond = self.conditions(settings)
+        finish = _levels_curve(*self.model.levels(settings.brush or self.model.brushes[0]))
         scale = self.scale(settings.thickness)
         if scale > 1:
-            small = self._draw(_shrink(grey, scale), cond, progress, cancelled, None)
+            small = self._draw(_shrink(grey, scale), cond, finish, progress, cancelled, None)
             return _enlarge(small, scale, grey.shape)
-        return self._draw(grey, cond, progress, cancelled, levels)
+        return self._draw(grey, cond, finish, progress, cancelled, levels)
 
-    def _draw(self, grey: np.ndarray, cond: dict[str, np.ndarray], progress, cancelled,
-              levels: Levels | None) -> np.ndarray:
+    def _draw(self, grey: np.ndarray, cond: dict[str, np.ndarray], finish: Callable[[np.ndarray], np.ndarray],
+              progress, cancelled, levels: Levels | None) -> np.ndarray:
         h, w = grey.shape
         if levels is None:
             levels = measure_levels(grey)
@@ -151,7 +151,7 @@ class Engine:
             _read_window(grey, wy, wx, window)
             pred = self.runner.run(levels.apply(window, wy, wx)[None, None], cond)[0, 0]
             core = pred[y - wy:y - wy + min(th, h - y), x - wx:x - wx + min(tw, w - x)]
-            out[y:y + core.shape[0], x:x + core.shape[1]] = to_uint8(self._levels(core))
+            out[y:y + core.shape[0], x:x + core.shape[1]] = to_uint8(finish(core))
             if progress is not None:
                 progress(i + 1, len(origins))
         return out

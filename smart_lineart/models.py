@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_MODEL = "lineart-v3"
+DEFAULT_MODEL = "lineart-v4"
 
 
 class ModelError(Exception):
@@ -25,9 +25,12 @@ class ModelInfo:
     bytes_per_pixel: float  # measured peak activation memory per input pixel
     default_faint: float
     card: dict = field(repr=False, compare=False, hash=False)
-    # output levels (black point, white point) applied after the network: chosen at export by
-    # measurement (training/evaluate.py --levels), (0, 1) = as the network drew it
-    output_levels: tuple[float, float] = (0.0, 1.0)
+    # output levels (black point, white point) per brush, applied after the network: chosen at
+    # export by measurement (training/evaluate.py --levels); missing = (0, 1), as drawn
+    output_levels: dict[str, tuple[float, float]] = field(default_factory=dict, compare=False, hash=False)
+
+    def levels(self, brush: str) -> tuple[float, float]:
+        return self.output_levels.get(brush, (0.0, 1.0))
 
     @property
     def margin(self) -> int:
@@ -39,6 +42,11 @@ class ModelInfo:
 
 def _pair(v) -> tuple[float, float]:
     return float(v[0]), float(v[1])
+
+
+def _levels(v, brushes: tuple[str, ...]) -> dict[str, tuple[float, float]]:
+    """The card's output levels: {brush: [black, white]}, or one pair for every brush."""
+    return {b: _pair(lv) for b, lv in v.items()} if isinstance(v, dict) else {b: _pair(v) for b in brushes}
 
 
 def models_dir() -> Path:
@@ -65,12 +73,13 @@ def load_model_info(path: str | os.PathLike | None = None) -> ModelInfo:
         raise ModelError(f"model card not found beside the model: {card_path}")
     try:
         card = json.loads(card_path.read_text())
+        brushes = tuple(card["brushes"])
         return ModelInfo(
-            path=p, name=card.get("name", p.stem), brushes=tuple(card["brushes"]),
+            path=p, name=card.get("name", p.stem), brushes=brushes,
             thickness_range=_pair(card["thickness_range"]),
             network_thickness_range=_pair(card.get("network_thickness_range", card["thickness_range"])),
             receptive_field=int(card["receptive_field"]), size_multiple=int(card["size_multiple"]),
             bytes_per_pixel=float(card["bytes_per_pixel"]), default_faint=float(card["default_faint"]), card=card,
-            output_levels=_pair(card.get("output_levels", (0.0, 1.0))))
+            output_levels=_levels(card.get("output_levels", {}), brushes))
     except (ValueError, KeyError, TypeError, IndexError) as e:
         raise ModelError(f"model card {card_path} is unusable: {e}") from e

@@ -68,3 +68,18 @@ def test_tile_size_follows_memory_cap(model):
     engine.max_memory_mb = base
     with pytest.raises(MemoryCapError, match="too small"):
         engine.tile_core(8000, 8000)
+
+
+def test_output_levels_apply_per_brush(model, sketch):
+    from dataclasses import replace
+    plain = Engine(replace(model, output_levels={}))
+    pencil_only = Engine(replace(model, output_levels={"pencil": (0.2, 0.85)}))
+    crop = sketch[:160, :160]
+    ink = model.brushes[0]
+    np.testing.assert_array_equal(plain.run(crop, Settings(3.0, ink)), pencil_only.run(crop, Settings(3.0, ink)))
+    raw, curved = plain.run(crop, Settings(3.0, "pencil")), pencil_only.run(crop, Settings(3.0, "pencil"))
+    grey = (raw > 60) & (raw < 200)
+    assert grey.any()
+    # black point 0.2, white point 0.85: greys get darker or lighter along the curve
+    expect = np.clip((raw[grey] / 255 - 0.2) / 0.65 * 255, 0, 255)
+    assert np.abs(curved[grey] - expect).max() <= 2

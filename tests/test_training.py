@@ -79,3 +79,27 @@ def test_second_stage_starts_from_first_and_card_lists_both(tmp_path):
     assert f"--run {first.as_posix()}" in stages[0]["command"] and "--init" not in stages[0]["command"]
     assert f"--init {first / 'best.pt'}" in stages[1]["command"] and "--lr 0.0005" in stages[1]["command"]
     assert all(s["steps"] > 0 for s in stages)
+
+
+def test_mark_weight_makes_kept_construction_lines_cost_like_line_errors():
+    from training.train import loss_fn
+    target = torch.ones(1, 1, 64, 64)
+    target[..., 10, :] = 0.0  # the lineart: one line
+    image = torch.ones(1, 1, 64, 64)
+    image[..., 10, :] = 0.0
+    image[..., 40, :] = 0.3  # a construction line, not in the target
+    good = torch.where(target < 0.5, -8.0, 8.0)
+    on_mark, elsewhere = good.clone(), good.clone()
+    on_mark[..., 40, :] = -8.0  # keeps the construction line
+    elsewhere[..., 55, :] = -8.0  # the same number of stray pixels on blank paper
+    assert loss_fn(on_mark, target, image) == pytest.approx(float(loss_fn(elsewhere, target, image)), rel=1e-5)
+    assert loss_fn(on_mark, target, image, 4.0) > 3 * loss_fn(elsewhere, target, image, 4.0)
+
+
+def test_output_levels_per_brush_from_export_flags():
+    from training.export import output_levels
+    lv = output_levels(["0.2,0.85", "pencil=0.1,0.95"])
+    assert lv == {b: [0.1, 0.95] if b == "pencil" else [0.2, 0.85] for b in BRUSHES}
+    assert output_levels([]) == {b: [0.0, 1.0] for b in BRUSHES}
+    with pytest.raises(SystemExit):
+        output_levels(["crayon=0.1,0.9"])

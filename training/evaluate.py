@@ -1,6 +1,6 @@
 """Evaluate a shipped model through the engine (exactly the CLI's path) on held-out sketches.
 
-    python -m training.evaluate --model models/lineart-v3.onnx --card   # also writes the card
+    python -m training.evaluate --model models/lineart-v4.onnx --card   # also writes the card
 
 The sketches come from the synthesiser with EVAL_SEED, which neither training nor validation
 uses. Reports F1 at 1/2/4 px, Chamfer distance, skeleton-length ratio, measured width
@@ -168,26 +168,26 @@ def faint_response(engine: Engine, n: int, size: int, faint: float | None = None
     return {f"{d:g}": round(float(np.mean(v)), 3) for d, v in kept.items()}
 
 
-LEVELS = ((0.0, 1.0), (0.1, 0.9), (0.15, 0.85), (0.2, 0.85), (0.25, 0.8))
+LEVELS = ((0.0, 1.0), (0.1, 0.9), (0.1, 0.95), (0.15, 0.85), (0.2, 0.85), (0.25, 0.8))
 
 
 def levels_sweep(model_path: str | None, n: int, size: int) -> dict:
-    """Output levels candidates (black point, white point) on the same sketches (all presets,
-    1.5/3/6 px): the crispness and haze gained and what it costs in F1, width and centre-line
-    length. `make export` records the chosen curve in the card."""
+    """Output levels candidates (black point, white point) per brush, on the same sketches
+    (1.5/3/6 px): the crispness and haze gained and what it costs in F1, width and centre-line
+    length. `make export` records the chosen curve per brush in the card."""
     info = load_model_info(model_path)
     rng = np.random.default_rng(EVAL_SEED + 6)
     pairs = [make_pair(rng, size, brush=i % len(info.brushes), thickness=THICKNESSES[i % 3], faint=info.default_faint)
              for i in range(n)]
-    out = {}
+    out: dict[str, dict] = {b: {} for b in info.brushes}
     for lv in LEVELS:
-        engine = Engine(replace(info, output_levels=lv))
-        rows = []
-        for p in pairs:
-            res = engine.run(to_uint8(grey_on_white(p.sketch)), Settings(p.thickness, info.brushes[p.brush]))
-            rows.append(compare(res.astype(np.float32) / 255, p.target))
-        out[f"{lv[0]:g}-{lv[1]:g}"] = {k: v for k, v in _mean(rows).items()
-                                       if k in ("f1@1", "f1@2", "crispness", "haze", "width_error", "skeleton_ratio")}
+        engine = Engine(replace(info, output_levels={b: lv for b in info.brushes}))
+        for b in info.brushes:
+            rows = [compare(engine.run(to_uint8(grey_on_white(p.sketch)), Settings(p.thickness, b)
+                                       ).astype(np.float32) / 255, p.target)
+                    for p in pairs if info.brushes[p.brush] == b]
+            out[b][f"{lv[0]:g}-{lv[1]:g}"] = {k: v for k, v in _mean(rows).items() if k in
+                                              ("f1@1", "f1@2", "crispness", "haze", "width_error", "skeleton_ratio")}
     return out
 
 

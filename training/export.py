@@ -1,6 +1,6 @@
 """Export a trained run to `models/<name>.onnx` and write its model card `models/<name>.json`.
 
-    python -m training.export --run runs/lineart-v3 --name lineart-v3
+    python -m training.export --run runs/lineart-v4 --name lineart-v4 --output-levels 0.2,0.85 pencil=0.1,0.95
 
 The card records what the engine needs (brushes, thickness range, receptive field, size
 multiple, measured activation memory per pixel) and how the model was made (recipe, seed,
@@ -81,13 +81,27 @@ def training_stages(run: Path) -> list[dict]:
                        "best_val_loss": round(best["state"]["best"], 5), "best_step": best["state"]["step"]}]
 
 
+def output_levels(specs: list[str]) -> dict[str, list[float]]:
+    """["0.2,0.85", "pencil=0.1,0.95"] -> {brush: [black, white]} for every brush."""
+    levels = {b: [0.0, 1.0] for b in BRUSHES}
+    for spec in specs:
+        brush, _, pair = spec.rpartition("=")
+        lo, hi = (float(v) for v in pair.split(","))
+        if brush and brush not in BRUSHES:
+            raise SystemExit(f"--output-levels: unknown brush {brush!r}")
+        for b in [brush] if brush else BRUSHES:
+            levels[b] = [lo, hi]
+    return levels
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", required=True)
     ap.add_argument("--name", required=True)
     ap.add_argument("--out", default=str(ROOT / "models"))
-    ap.add_argument("--output-levels", nargs=2, type=float, default=(0.0, 1.0), metavar=("BLACK", "WHITE"),
-                    help="levels applied to the network's output, chosen with `evaluate --levels` (default: none)")
+    ap.add_argument("--output-levels", nargs="*", default=[], metavar="[BRUSH=]BLACK,WHITE",
+                    help="levels applied to the network's output, chosen with `evaluate --levels`: one curve "
+                         "for every brush, then per-brush exceptions (default: none)")
     a = ap.parse_args()
     run = Path(a.run)
     best = torch.load(run / "best.pt", weights_only=False)
@@ -110,7 +124,7 @@ def main() -> None:
         "thickness_range": [THICKNESS_RANGE[0], 12.0],  # above the network's range: drawn at half scale
         "network_thickness_range": list(THICKNESS_RANGE),
         "default_faint": DEFAULT_FAINT,
-        "output_levels": list(a.output_levels),
+        "output_levels": output_levels(a.output_levels),
         "receptive_field": receptive_field(model),
         "size_multiple": SIZE_MULTIPLE,
         "bytes_per_pixel": activation_bytes_per_pixel(onnx_path, receptive_field(model)),
@@ -123,7 +137,7 @@ def main() -> None:
                 "(no external images; the real sketches in shared/validation were only looked at).",
         "recipe": " && ".join([s["command"] for s in stages]
                               + [f"python -m training.export --run {run.as_posix()} --name {a.name}"
-                                 f" --output-levels {a.output_levels[0]:g} {a.output_levels[1]:g}"]),
+                                 + (f" --output-levels {' '.join(a.output_levels)}" if a.output_levels else "")]),
         "seed": stages[0]["seed"],
         "training": {"steps": sum(s["steps"] for s in stages), "minutes": round(sum(s["minutes"] for s in stages), 1),
                      "best_val_loss": stages[-1]["best_val_loss"], "batch": train_args["batch"],
