@@ -44,11 +44,6 @@ def _pair(v) -> tuple[float, float]:
     return float(v[0]), float(v[1])
 
 
-def _levels(v, brushes: tuple[str, ...]) -> dict[str, tuple[float, float]]:
-    """The card's output levels: {brush: [black, white]}, or one pair for every brush."""
-    return {b: _pair(lv) for b, lv in v.items()} if isinstance(v, dict) else {b: _pair(v) for b in brushes}
-
-
 def models_dir() -> Path:
     """SMART_LINEART_MODELS, else `models/` inside the installed plugin, else the checkout's."""
     env = os.environ.get("SMART_LINEART_MODELS")
@@ -73,13 +68,12 @@ def load_model_info(path: str | os.PathLike | None = None) -> ModelInfo:
         raise ModelError(f"model card not found beside the model: {card_path}")
     try:
         card = json.loads(card_path.read_text())
-        brushes = tuple(card["brushes"])
         return ModelInfo(
-            path=p, name=card.get("name", p.stem), brushes=brushes,
+            path=p, name=card.get("name", p.stem), brushes=tuple(card["brushes"]),
             thickness_range=_pair(card["thickness_range"]),
             network_thickness_range=_pair(card.get("network_thickness_range", card["thickness_range"])),
             receptive_field=int(card["receptive_field"]), size_multiple=int(card["size_multiple"]),
             bytes_per_pixel=float(card["bytes_per_pixel"]), default_faint=float(card["default_faint"]), card=card,
-            output_levels=_levels(card.get("output_levels", {}), brushes))
-    except (ValueError, KeyError, TypeError, IndexError) as e:
+            output_levels={b: _pair(lv) for b, lv in card.get("output_levels", {}).items()})
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
         raise ModelError(f"model card {card_path} is unusable: {e}") from e

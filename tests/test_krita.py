@@ -62,7 +62,7 @@ def _results(path):
 
 def test_install_layout(krita_run):
     _, resources = krita_run
-    for rel in ("pykrita/smart_lineart.desktop", "pykrita/smart_lineart/__init__.py",
+    for rel in ("pykrita/smart_lineart.desktop", "pykrita/smart_lineart/__init__.py", "pykrita/smart_lineart/Manual.html",
                 f"pykrita/smart_lineart/models/{DEFAULT_MODEL}.onnx", "actions/smart_lineart.action",
                 "pykrita/smart_lineart_deps/numpy"):
         assert (resources / rel).exists(), rel
@@ -109,6 +109,6 @@ def test_dist_zip_imports_with_kritas_own_importer(tmp_path):
     imported = importer.PluginImporter(str(ROOT / "dist" / "smart_lineart.zip"), str(tmp_path),
                                        lambda plugin: True).import_all()
     assert [p["name"] for p in imported] == ["smart_lineart"]
-    for rel in ("pykrita/smart_lineart.desktop", "pykrita/smart_lineart/__init__.py",
+    for rel in ("pykrita/smart_lineart.desktop", "pykrita/smart_lineart/__init__.py", "pykrita/smart_lineart/Manual.html",
                 f"pykrita/smart_lineart/models/{DEFAULT_MODEL}.json", "actions/smart_lineart.action"):
         assert (tmp_path / rel).exists(), rel

@@ -95,3 +95,18 @@ def test_preview_window_stays_inside_document():
     assert preview_window((10, 10), (1000, 800)) == (0, 0, 384, 384)
     assert preview_window((990, 790), (1000, 800)) == (616, 416, 384, 384)
     assert preview_window((50, 50), (100, 60)) == (0, 0, 100, 60)
+
+
+def test_desktop_entry_and_manual():
+    import configparser
+    from tests.conftest import ROOT
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.optionxform = str
+    entry.read(ROOT / "smart_lineart.desktop")
+    d = entry["Desktop Entry"]
+    assert d["ServiceTypes"] == "Krita/PythonPlugin" and d["X-KDE-Library"] == "smart_lineart"
+    assert d["X-Python-2-Compatible"] == "false" and d["Name"] and d["Comment"]
+    manual = ROOT / "smart_lineart" / d["X-Krita-Manual"]
+    assert manual.is_file()
+    from xml.etree import ElementTree  # Krita shows it as (X)HTML: it must parse
+    ElementTree.parse(manual)
