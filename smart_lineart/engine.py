@@ -87,6 +87,14 @@ class Engine:
         half-size image, and the result is enlarged (global resampling, so tiling is unaffected)."""
         return 1 if thickness <= self.model.network_thickness_range[1] else 2
 
+    def brush(self, s: Settings) -> str:
+        """The preset to draw with: the requested one, or the model's first."""
+        if s.brush is None:
+            return self.model.brushes[0]
+        if s.brush not in self.model.brushes:
+            raise SettingsError(f"unknown brush {s.brush!r}; this model has: {', '.join(self.model.brushes)}")
+        return s.brush
+
     def conditions(self, s: Settings) -> dict[str, np.ndarray]:
         lo, hi = self.model.thickness_range
         if not (lo <= s.thickness <= hi) or not math.isfinite(s.thickness):
@@ -96,9 +104,7 @@ class Engine:
         if not 0.0 <= faint <= 1.0:
             raise SettingsError(f"faint-line threshold {faint:g} is outside 0-1")
         brush = np.zeros((1, len(self.model.brushes)), np.float32)
-        if s.brush is not None and s.brush not in self.model.brushes:
-            raise SettingsError(f"unknown brush {s.brush!r}; this model has: {', '.join(self.model.brushes)}")
-        brush[0, self.model.brushes.index(s.brush) if s.brush else 0] = 1.0
+        brush[0, self.model.brushes.index(self.brush(s))] = 1.0
         return {"thickness": np.array([[net_thickness]], np.float32), "brush": brush,
                 "faint": np.array([[faint]], np.float32)}
 
@@ -124,7 +130,7 @@ class Engine:
             cancelled: Callable[[], bool] | None = None, levels: Levels | None = None) -> np.ndarray:
         """grey: HxW uint8 sketch on white. Returns HxW uint8 lineart (255 = white)."""
         cond = self.conditions(settings)
-        finish = _levels_curve(*self.model.levels(settings.brush or self.model.brushes[0]))
+        finish = _levels_curve(*self.model.levels(self.brush(settings)))
         scale = self.scale(settings.thickness)
         if scale > 1:
             small = self._draw(_shrink(grey, scale), cond, finish, progress, cancelled, None)

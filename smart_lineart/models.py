@@ -36,8 +36,12 @@ class ModelInfo:
     def margin(self) -> int:
         """Context each tile needs on every side: half the receptive field, rounded up to the
         size multiple so tile origins stay on the network's downsampling grid."""
-        m = self.size_multiple
-        return -(-(self.receptive_field // 2 + 1) // m) * m
+        return tile_margin(self.receptive_field, self.size_multiple)
+
+
+def tile_margin(receptive_field: int, size_multiple: int) -> int:
+    m = size_multiple
+    return -(-(receptive_field // 2 + 1) // m) * m
 
 
 def _pair(v) -> tuple[float, float]:

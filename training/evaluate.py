@@ -179,13 +179,13 @@ def levels_sweep(model_path: str | None, n: int, size: int) -> dict:
     rng = np.random.default_rng(EVAL_SEED + 6)
     pairs = [make_pair(rng, size, brush=i % len(info.brushes), thickness=THICKNESSES[i % 3], faint=info.default_faint)
              for i in range(n)]
+    greys = [to_uint8(grey_on_white(p.sketch)) for p in pairs]
     out: dict[str, dict] = {b: {} for b in info.brushes}
     for lv in LEVELS:
         engine = Engine(replace(info, output_levels={b: lv for b in info.brushes}))
         for b in info.brushes:
-            rows = [compare(engine.run(to_uint8(grey_on_white(p.sketch)), Settings(p.thickness, b)
-                                       ).astype(np.float32) / 255, p.target)
-                    for p in pairs if info.brushes[p.brush] == b]
+            rows = [compare(engine.run(g, Settings(p.thickness, b)).astype(np.float32) / 255, p.target)
+                    for p, g in zip(pairs, greys) if info.brushes[p.brush] == b]
             out[b][f"{lv[0]:g}-{lv[1]:g}"] = {k: v for k, v in _mean(rows).items() if k in
                                               ("f1@1", "f1@2", "crispness", "haze", "width_error", "skeleton_ratio")}
     return out

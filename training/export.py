@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from smart_lineart.models import tile_margin
 from training.model import SIZE_MULTIPLE, LineartNet, macs_per_pixel, receptive_field
 from training.synth import BRUSHES, DEFAULT_FAINT, THICKNESS_RANGE
 from training.train import command as train_command
@@ -54,7 +55,7 @@ def activation_bytes_per_pixel(path: Path, rf: int) -> float:
     each backend; the larger is kept, with headroom for allocator variation. Peak RSS varies
     from process to process, so each size is measured PROBES times and the growth taken from
     the largest big-tile and smallest small-tile peak: an underestimate would break the cap."""
-    margin = -(-(rf // 2 + 1) // SIZE_MULTIPLE) * SIZE_MULTIPLE  # as ModelInfo.margin
+    margin = tile_margin(rf, SIZE_MULTIPLE)
     worst = 0.0
     for backend in ("onnxruntime", "openvino"):
         rss: dict[int, list[float]] = {768: [], 1536: []}  # both above the import-time peak
