@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--thickness", type=float, default=3.0, metavar="PX", help="line width in output pixels (default 3)")
     p.add_argument("--brush", help="brush preset (default: the model's first; see --list)")
     p.add_argument("--faint", type=float, metavar="LEVEL",
-                   help="drop sketch lines lighter than this share of the main strokes' darkness (0-1)")
+                   help="faint-line threshold 0-1: higher drops more light lines as construction "
+                        "(default: the model's, see --list)")
     p.add_argument("--backend", default="auto", choices=("auto",) + backends.BACKENDS)
     p.add_argument("--device", default="auto", choices=("auto",) + backends.DEVICES)
     p.add_argument("--max-memory", type=float, default=768, metavar="MB", help="working memory cap (default 768)")
