@@ -75,7 +75,11 @@ def training_stages(run: Path) -> list[dict]:
     from another run's checkpoint follows that run's stages)."""
     last = torch.load(run / "last.pt", weights_only=False)
     args = last["args"]
-    earlier = training_stages(Path(args["init"]).parent) if args.get("init") else []
+    init = args.get("init")
+    if init and init.endswith(".onnx"):  # continued from a shipped model: its card has the stages before
+        earlier = json.loads(Path(init).with_suffix(".json").read_text())["training"]["stages"]
+    else:
+        earlier = training_stages(Path(init).parent) if init else []
     best = torch.load(run / "best.pt", weights_only=False)
     return earlier + [{"command": train_command(args), "seed": args["seed"], "steps": last["state"]["step"],
                        "minutes": round(last["state"]["seconds"] / 60, 1),

@@ -13,6 +13,7 @@ The target renders the line an inker would trace through the passes of each inte
 from __future__ import annotations
 
 import argparse
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from smart_lineart.preprocess import grey_on_white, measure_levels, to_uint8
+from training.curves import arclength, corners, ellipse, normals, resample, spline
+from training.figures import Details, Fill, details
 
 BRUSHES = ("fineliner", "inking-pen", "brush-pen", "pencil")
 THICKNESS_RANGE = (1.0, 8.0)
@@ -36,65 +39,6 @@ class Stroke:
     darkness: np.ndarray  # (N,) 0..1
 
 
-# ---------------------------------------------------------------- clean curves
-
-def _resample(pts: np.ndarray, step: float = 1.0) -> np.ndarray:
-    seg = np.hypot(*np.diff(pts, axis=0).T)
-    s = np.concatenate([[0.0], np.cumsum(seg)])
-    if s[-1] < step:
-        return pts[[0, -1]] if len(pts) > 1 else np.repeat(pts, 2, axis=0)
-    t = np.linspace(0.0, s[-1], int(s[-1] / step) + 1)
-    return np.stack([np.interp(t, s, pts[:, 0]), np.interp(t, s, pts[:, 1])], axis=1)
-
-
-def _catmull_rom(ctrl: np.ndarray, closed: bool) -> np.ndarray:
-    p = np.concatenate([ctrl[-1:], ctrl, ctrl[:2]]) if closed else \
-        np.concatenate([2 * ctrl[:1] - ctrl[1:2], ctrl, 2 * ctrl[-1:] - ctrl[-2:-1]])
-    u = np.linspace(0, 1, 12, endpoint=False)[:, None]
-    out = []
-    for i in range(1, len(p) - 2):
-        p0, p1, p2, p3 = p[i - 1], p[i], p[i + 1], p[i + 2]
-        out.append(0.5 * ((2 * p1) + (-p0 + p2) * u + (2 * p0 - 5 * p1 + 4 * p2 - p3) * u ** 2
-                          + (-p0 + 3 * p1 - 3 * p2 + p3) * u ** 3))
-    out.append(p[-2:-1] if not closed else p[1:2])
-    return _resample(np.concatenate(out))
-
-
-def _spline(rng, c, scale) -> np.ndarray:
-    n = rng.integers(3, 7)
-    step = scale * rng.uniform(0.25, 0.6)
-    ang = rng.uniform(0, 2 * np.pi)
-    turn = rng.normal(0, rng.uniform(0.2, 0.9), n).cumsum()
-    pts = np.cumsum(np.stack([np.cos(ang + turn), np.sin(ang + turn)], 1) * step, axis=0)
-    return _catmull_rom(pts - pts.mean(0) + c, closed=False)
-
-
-def _ellipse(rng, c, scale, closed) -> np.ndarray:
-    rx, ry = scale * rng.uniform(0.08, 0.5, 2)
-    rot = rng.uniform(0, np.pi)
-    a0 = rng.uniform(0, 2 * np.pi)
-    span = 2 * np.pi if closed else rng.uniform(0.4, 1.6) * np.pi
-    n = max(int(span * max(rx, ry)), 8)
-    t = a0 + np.linspace(0, span, n + 1)
-    x, y = rx * np.cos(t), ry * np.sin(t)
-    return _resample(np.stack([c[0] + x * np.cos(rot) - y * np.sin(rot), c[1] + x * np.sin(rot) + y * np.cos(rot)], 1))
-
-
-def _corners(rng, c, scale) -> tuple[np.ndarray, bool]:
-    closed = rng.random() < 0.4
-    n = rng.integers(3, 6)
-    if closed:
-        ang = np.sort(rng.uniform(0, 2 * np.pi, n))
-        r = scale * rng.uniform(0.15, 0.45, n)
-        v = c + np.stack([np.cos(ang), np.sin(ang)], 1) * r[:, None]
-        v = np.concatenate([v, v[:1]])
-    else:
-        ang = rng.uniform(0, 2 * np.pi) + np.concatenate([[0], rng.choice([-1, 1], n - 2) * rng.uniform(0.5, 2.4, n - 2)]).cumsum()
-        v = np.concatenate([[[0, 0]], np.cumsum(np.stack([np.cos(ang), np.sin(ang)], 1) * scale * rng.uniform(0.15, 0.5, (n - 1, 1)), 0)])
-        v = v - v.mean(0) + c
-    return _resample(v), closed
-
-
 def random_drawing(rng: np.random.Generator, size: int, min_gap: float = 8.0
                    ) -> tuple[list[tuple[np.ndarray, bool]], list[np.ndarray], float]:
     """Intended curves (points, closed), construction lines, and the typical curve scale.
@@ -107,52 +51,42 @@ def random_drawing(rng: np.random.Generator, size: int, min_gap: float = 8.0
         c = rng.uniform(-0.1, 1.1, 2) * size
         kind = rng.random()
         if kind < 0.35:
-            curves.append((_spline(rng, c, scale), False))
+            curves.append((spline(rng, c, scale), False))
         elif kind < 0.55:
             closed = rng.random() < 0.5
-            curves.append((_ellipse(rng, c, scale, closed), closed))
+            curves.append((ellipse(rng, c, scale, closed), closed))
         elif kind < 0.7:
-            curves.append(_corners(rng, c, scale))
+            curves.append(corners(rng, c, scale))
         elif kind < 0.8:  # strands: a curve with 1-3 near-parallel companions (hair, folds)
-            base = _spline(rng, c, scale)
+            base = spline(rng, c, scale)
             gap = rng.uniform(min_gap, min_gap + 12)
-            nrm = _normals(base)
+            nrm = normals(base)
             for k in range(rng.integers(2, 5)):
                 bend = np.sin(np.linspace(0, np.pi, len(base)))[:, None] * rng.normal(0, 3)
                 curves.append((base + nrm * (k * gap + bend), False))
         elif kind < 0.9 and curves:  # junction: start on an existing curve
             host = curves[rng.integers(len(curves))][0]
             p = host[rng.integers(len(host))]
-            tail = _spline(rng, p, scale * 0.6)
+            tail = spline(rng, p, scale * 0.6)
             curves.append((tail - tail[0] + p, False))
         else:  # small details: eyes, ticks, dots
             for _ in range(rng.integers(1, 5)):
                 q = c + rng.normal(0, scale * 0.15, 2)
                 if rng.random() < 0.5:
-                    curves.append((_ellipse(rng, q, rng.uniform(8, 30), True), True))
+                    curves.append((ellipse(rng, q, rng.uniform(8, 30), True), True))
                 else:
                     d = rng.normal(0, 1, 2)
-                    curves.append((_resample(np.stack([q, q + d / np.hypot(*d) * rng.uniform(3, 12)])), False))
+                    curves.append((resample(np.stack([q, q + d / np.hypot(*d) * rng.uniform(3, 12)])), False))
     guides = []
     for _ in range(rng.integers(0, 5)):
         if rng.random() < 0.6:  # long straight guide / perspective line
             p = rng.uniform(0, size, 2)
             d = rng.normal(0, 1, 2)
             d /= np.hypot(*d)
-            guides.append(_resample(np.stack([p - d * size, p + d * size])))
+            guides.append(resample(np.stack([p - d * size, p + d * size])))
         else:
-            guides.append(_ellipse(rng, rng.uniform(0, size, 2), scale * 1.2, rng.random() < 0.7))
+            guides.append(ellipse(rng, rng.uniform(0, size, 2), scale * 1.2, rng.random() < 0.7))
     return curves, guides, scale
-
-
-def _normals(pts: np.ndarray) -> np.ndarray:
-    d = np.gradient(pts, axis=0)
-    d /= np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-6)[:, None]
-    return np.stack([-d[:, 1], d[:, 0]], 1)
-
-
-def _arclength(pts: np.ndarray) -> np.ndarray:
-    return np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))])
 
 
 # ---------------------------------------------------------------- rendering
@@ -192,7 +126,7 @@ def target_strokes(curves, thickness: float, brush: str) -> list[Stroke]:
     """The intended curves as clean strokes of the brush preset."""
     out = []
     for pts, closed in curves:
-        s = _arclength(pts)
+        s = arclength(pts)
         length = s[-1]
         w = np.full(len(pts), thickness)
         if brush in ("inking-pen", "brush-pen") and not closed:
@@ -207,9 +141,27 @@ def target_strokes(curves, thickness: float, brush: str) -> list[Stroke]:
     return out
 
 
-def render_target(curves, size: int, thickness: float, brush: str) -> np.ndarray:
-    """Clean lineart: 1 = white, 0 = ink, anti-aliased."""
-    dark = _draw(target_strokes(curves, thickness, brush), size)
+def _fill_mask(fills: list[Fill], size: int, ss: int = SS) -> np.ndarray:
+    """Anti-aliased coverage (0..1) of filled shapes, their holes left out."""
+    img = Image.new("L", (size * ss, size * ss), 0)
+    draw = ImageDraw.Draw(img)
+    for f in fills:
+        draw.polygon(((f.outline + 0.5) * ss - 0.5).ravel().tolist(), fill=255)
+        for hole in f.holes:
+            draw.polygon(((hole + 0.5) * ss - 0.5).ravel().tolist(), fill=0)
+    if ss > 1:
+        img = img.resize((size, size), Image.BOX)
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def render_target(curves, size: int, thickness: float, brush: str, fills: list[Fill] = ()) -> np.ndarray:
+    """Clean lineart: 1 = white, 0 = ink, anti-aliased. Spot blacks are solid, outlined at
+    the line thickness (an inker fills the shape and draws its edge)."""
+    outlines = [(f.outline, True) for f in fills]
+    dark = _draw(target_strokes(list(curves) + outlines, thickness, brush), size)
+    if fills:
+        ink = PENCIL_INK if brush == "pencil" else 1.0
+        dark = np.maximum(dark, _fill_mask(fills, size) * ink)
     if brush == "pencil":  # graphite has a soft edge
         img = Image.fromarray(to_uint8(dark)).filter(ImageFilter.GaussianBlur(0.6))
         dark = np.asarray(img, dtype=np.float32) / 255.0
@@ -224,7 +176,7 @@ def _extend(p: np.ndarray, end: int, k: int) -> np.ndarray:
     return np.concatenate([ext[::-1], p]) if end == 0 else np.concatenate([p, ext])
 
 
-def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: float
+def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: float, n_passes: int | None = None
                     ) -> tuple[list[Stroke], np.ndarray]:
     """How people sketch one intended line: several offset, bowed passes, overshoot, gaps.
 
@@ -233,7 +185,7 @@ def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: f
     the passes end on average. That, not the hidden intended curve, is the target: a line
     drawn 2 px off in every pass is 2 px off on the page, and a target the sketch cannot
     predict only teaches the network to blur."""
-    n = rng.choice([1, 2, 3, 4], p=style["passes"])
+    n = n_passes or rng.choice([1, 2, 3, 4], p=style["passes"])
     m = len(pts)
     shift, count, ends, drawn = np.zeros(m), np.zeros(m), np.zeros(2), 0
     out = []
@@ -258,7 +210,7 @@ def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: f
         if len(p) < 2:
             continue
         drawn += 1
-        s = _arclength(p)
+        s = arclength(p)
         u = s / max(s[-1], 1e-6)
         slow = rng.normal(0, spread) + rng.normal(0, spread) * np.sin(np.pi * u)  # offset and bow
         fast = np.zeros(len(p))
@@ -272,7 +224,7 @@ def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: f
         on = src >= 0
         np.add.at(shift, src[on], slow[on])
         np.add.at(count, src[on], 1)
-        q = p + _normals(p) * (slow + fast)[:, None]
+        q = p + normals(p) * (slow + fast)[:, None]
         pieces = _dashes(rng, q, spread) if rng.random() < style["scratch"] else [q]
         for piece in pieces:
             k = len(piece)
@@ -281,7 +233,7 @@ def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: f
             w = style["width"] * (0.6 + 0.4 * pressure)
             dk = np.clip(darkness * rng.uniform(0.8, 1.0) * (0.7 + 0.3 * pressure), 0, 1)
             out.append(Stroke(piece, w, dk))
-    centre = pts + _normals(pts) * (shift / np.maximum(count, 1))[:, None]
+    centre = pts + normals(pts) * (shift / np.maximum(count, 1))[:, None]
     if not closed and drawn:
         for end in (0, 1):
             k = int(round(ends[end] / drawn))
@@ -297,7 +249,7 @@ def _dashes(rng, q: np.ndarray, spread: float) -> list[np.ndarray]:
     """Chicken scratch: the pass broken into short, slightly bowed and skewed dashes that
     mostly overlap the previous one side by side (shingled), each a little off the pass."""
     out, i = [], 0
-    nrm = _normals(q)
+    nrm = normals(q)
     while i < len(q) - 2:
         n = int(rng.uniform(10, 60))
         piece = q[i:i + n]
@@ -305,6 +257,34 @@ def _dashes(rng, q: np.ndarray, spread: float) -> list[np.ndarray]:
         shape = rng.normal(0, 0.06) * (t - len(piece) / 2) + rng.normal(0, 0.6) * np.sin(np.pi * t / max(len(piece) - 1, 1))
         out.append(piece + nrm[i:i + len(piece)] * (shape + rng.normal(0, 0.4 + 0.4 * spread))[:, None])
         i += max(n + int(rng.integers(-12, 4)), n // 2)
+    return out
+
+
+def _scribble(rng, fill: Fill, size: int, style: dict, darkness: float) -> list[Stroke]:
+    """How a spot black is sketched: back-and-forth hatching across the shape, dense or
+    loose, sometimes a second layer at another angle; a little over and under the edge."""
+    inside = _fill_mask([fill], size, ss=1) > 0.5
+    if not inside.any():
+        return []
+    ys, xs = np.nonzero(inside)
+    c = np.array([xs.mean(), ys.mean()])
+    r = 0.5 * np.hypot(np.ptp(xs), np.ptp(ys)) + 2
+    out = []
+    for layer in range(1 if rng.random() < 0.6 else 2):
+        ang = rng.uniform(0, np.pi)
+        d, n = np.array([np.cos(ang), np.sin(ang)]), np.array([-np.sin(ang), np.cos(ang)])
+        spacing = style["width"] * rng.uniform(0.5, 1.5)
+        for off in np.arange(-r, r, spacing):
+            line = c + n * (off + rng.normal(0, 0.3)) + d * np.arange(-r, r + 1)[:, None]
+            ix = np.clip(np.round(line).astype(int), 0, size - 1)
+            on = inside[ix[:, 1], ix[:, 0]] & (line >= 0).all(1) & (line < size).all(1)
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(np.int8), [0]])))
+            for a, b in zip(edges[::2], edges[1::2]):
+                a, b = max(a - int(rng.integers(0, 3)), 0), min(b + int(rng.integers(0, 3)), len(line))
+                if b - a >= 2:
+                    seg = line[a:b]
+                    out.append(Stroke(seg, np.full(len(seg), style["width"] * rng.uniform(0.9, 1.4)),
+                                      np.full(len(seg), darkness * rng.uniform(0.85, 1.0))))
     return out
 
 
@@ -330,24 +310,38 @@ def min_gap(style: dict, thickness: float) -> float:
     return max(thickness + 5.0, 4.0 * style["spread"] + 3.0)
 
 
-def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blue: bool | None = None
-                  ) -> tuple[np.ndarray, list[tuple[np.ndarray, bool]]]:
+def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blue: bool | None = None,
+                  extra: Details | None = None) -> tuple[np.ndarray, list[tuple[np.ndarray, bool]]]:
     """A rough sketch of the drawing: HxWx3 (paper) or HxWx4 (transparent layer), 0..1, and
     the lines an inker traces through it (see `_sketch_strokes`), to render the target from.
-    blue: force a non-photo-blue underdrawing on (True) or off (False); None: 30% of sketches."""
+    blue: force a non-photo-blue underdrawing on (True) or off (False); None: 30% of sketches.
+    extra: structured parts; their hatching is drawn once per line, their spot blacks
+    scribbled in and outlined (the fills themselves go to the target unchanged)."""
+    extra = extra or Details()
     strokes, traced = [], []
-    for pts, closed in curves:
+    for pts, closed in list(curves) + extra.curves:
         # 20% are light but intended lines: kept because they are above `faint`
         darkness = rng.uniform(faint + 0.05, 0.8) if rng.random() < 0.2 else rng.uniform(0.75, 1.0)
-        passes, centre = _sketch_strokes(rng, pts, closed, style, darkness)
+        # 12% are gone over again and again (dark hair, emphasis): still one line in the target
+        n = int(rng.integers(4, 8)) if rng.random() < 0.12 else None
+        passes, centre = _sketch_strokes(rng, pts, closed, style, darkness, n)
         strokes += passes
         traced.append((centre, closed))
+    confident = dict(style, spread=min(style["spread"], 0.3), overshoot=0.6, scratch=0.0)
+    for pts in extra.hatches:
+        passes, centre = _sketch_strokes(rng, pts, False, confident, rng.uniform(0.7, 1.0), 1)
+        strokes += passes
+        traced.append((centre, False))
+    for f in extra.fills:
+        dark = rng.uniform(0.8, 1.0)
+        strokes += _scribble(rng, f, size, style, dark)
+        strokes += _sketch_strokes(rng, f.outline, True, style, dark)[0]
     for g in guides:  # construction lines below the faint threshold: not in the target
         r = rng.uniform(0.04, faint - 0.03)
         strokes += _sketch_strokes(rng, g, False, dict(style, passes=[1, 0, 0, 0], scratch=0.0), r)[0]
     ink = _draw(strokes, size, ss=3)
     medium = rng.choice(["pencil", "digital", "transparent"], p=[0.5, 0.3, 0.2])
-    strength = rng.uniform(0.45, 0.85) if medium == "pencil" else rng.uniform(0.5, 1.0)
+    strength = rng.uniform(0.25, 0.85) if medium == "pencil" else rng.uniform(0.5, 1.0)
     if medium == "pencil":
         grain = np.clip(1 + 0.25 * _noise(rng, size, 0.6), 0.3, 1.3)
         ink = np.clip(ink * grain, 0, 1)
@@ -361,8 +355,8 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
     if medium == "transparent":
         rgba = np.concatenate([np.broadcast_to(np.array(colour, np.float32), (size, size, 3)), a], axis=2)
         return _blur(rgba, rng.uniform(0, 0.8)).astype(np.float32), traced
-    paper = np.array([1.0, 1.0, 1.0]) - (rng.uniform(0, 0.12, 3) if rng.random() < 0.6 else 0)
-    light_field = 1 - rng.uniform(0, 0.35) * _gradient(rng, size)
+    paper = _paper(rng)
+    light_field = 1 - rng.uniform(0, 0.5) * _gradient(rng, size)
     rgb = paper * light_field[..., None]
     if medium == "pencil":
         rgb = rgb * (1 + 0.012 * _noise(rng, size, 1.0))[..., None]  # paper tooth
@@ -370,8 +364,35 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
         rgb = rgb * (1 - _blue_underdrawing(blue_rng, curves, guides, size, style))
     rgb = rgb * (1 - a * (1 - np.asarray(colour)))
     rgb = _blur(rgb, rng.uniform(0, 1.2) if medium == "pencil" else rng.uniform(0, 0.5))
-    rgb = rgb + rng.normal(0, rng.uniform(0, 0.012), rgb.shape)  # scan noise
-    return np.clip(rgb, 0, 1).astype(np.float32), traced
+    return _capture(rng, rgb), traced
+
+
+def _paper(rng) -> np.ndarray:
+    """White, slightly tinted, or grey / cream toned paper."""
+    kind = rng.random()
+    if kind < 0.4:
+        return np.ones(3)
+    if kind < 0.75:
+        return 1.0 - rng.uniform(0, 0.12, 3)
+    tone = rng.uniform(0.68, 0.9)  # toned sketch paper: grey, cream, tan
+    return np.clip(tone * (1 + rng.normal(0, 0.04, 3)), 0, 1)
+
+
+def _capture(rng, rgb: np.ndarray) -> np.ndarray:
+    """Scanner or phone: exposure (a dim photo), vignetting, sensor noise, JPEG."""
+    size = rgb.shape[0]
+    if rng.random() < 0.35:  # a phone photo: dim, darker corners
+        y, x = (np.mgrid[0:size, 0:size] / size - 0.5) * 2 + rng.normal(0, 0.3, (2, 1, 1))
+        rgb = rgb * rng.uniform(0.5, 0.95) * (1 - rng.uniform(0, 0.4) * np.clip((x * x + y * y) / 2, 0, 1))[..., None]
+        noise = rng.uniform(0.005, 0.025)
+    else:
+        noise = rng.uniform(0, 0.012)
+    rgb = np.clip(rgb + rng.normal(0, noise, rgb.shape), 0, 1)
+    if rng.random() < 0.35:
+        buf = io.BytesIO()
+        Image.fromarray(to_uint8(rgb)).save(buf, "JPEG", quality=int(rng.integers(70, 93)))
+        rgb = np.asarray(Image.open(buf), np.float32) / 255.0
+    return rgb.astype(np.float32)
 
 
 # Light blues of non-photo pencils and digital guide layers, as RGB.
@@ -386,7 +407,7 @@ def _blue_underdrawing(rng, curves, guides, size: int, style: dict) -> np.ndarra
     strokes = []
     for g in guides[:3]:
         strokes += _sketch_strokes(rng, g, False, dict(loose, passes=[1, 0, 0, 0], scratch=0.0), 1.0)[0]
-    circle = _ellipse(rng, rng.uniform(0, size, 2), size * 0.6, True)
+    circle = ellipse(rng, rng.uniform(0, size, 2), size * 0.6, True)
     strokes += _sketch_strokes(rng, circle, True, dict(loose, passes=[1, 0, 0, 0], scratch=0.0), 1.0)[0]
     for pts, closed in curves:
         if rng.random() < 0.5:
@@ -436,11 +457,12 @@ def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = Non
     if faint is None:
         faint = float(rng.uniform(*FAINT_RANGE))
     style = sketch_style(rng)
-    curves, guides, _ = random_drawing(rng, size, min_gap(style, thickness))
-    sketch, traced = render_sketch(rng, curves, guides, size, faint, style, blue)
+    curves, guides, scale = random_drawing(rng, size, min_gap(style, thickness))
+    extra = details(rng, size, scale, thickness)
+    sketch, traced = render_sketch(rng, curves, guides, size, faint, style, blue, extra)
     grey = to_uint8(grey_on_white(sketch))
     net_input = measure_levels(grey).apply(grey, 0, 0)
-    target = render_target(traced, size, thickness, BRUSHES[brush])
+    target = render_target(traced, size, thickness, BRUSHES[brush], extra.fills)
     return Pair(sketch, net_input, target, thickness, brush, faint, guides)
 
 

@@ -112,7 +112,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--val-every", type=int, default=300, help="steps between validations")
     ap.add_argument("--patience", type=int, default=6, help="validations without improvement before stopping")
-    ap.add_argument("--init", help="checkpoint whose weights a new run starts from")
+    ap.add_argument("--init", help="checkpoint (.pt) or shipped model (.onnx) whose weights a new run starts from")
     ap.add_argument("--mark-weight", type=float, default=0.0,
                     help="extra loss weight on sketch marks that are not lineart (see loss_fn)")
     return ap
@@ -126,6 +126,16 @@ def command(args: dict) -> str:
     flags += [f"--{k.replace('_', '-')} {v:g}" if isinstance(v, float) else f"--{k.replace('_', '-')} {v}"
               for k, v in args.items() if k not in ("run", "seed") and v != defaults[k]]
     return "python -m training.train " + " ".join(flags)
+
+
+def initial_weights(path: str) -> dict[str, torch.Tensor]:
+    """Weights to start a stage from: a run's checkpoint, or a shipped .onnx model (its
+    initializers carry the state-dict names, so a stage can continue from a released model)."""
+    if path.endswith(".onnx"):
+        import onnx
+        from onnx import numpy_helper
+        return {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(path).graph.initializer}
+    return torch.load(path, weights_only=False)["model"]
 
 
 def _finished(state: dict, a: argparse.Namespace) -> bool:
@@ -149,7 +159,7 @@ def main() -> None:
         state = ck["state"]
         print(f"resumed at step {state['step']} ({state['seconds'] / 60:.1f} min)", flush=True)
     elif a.init:
-        model.load_state_dict(torch.load(a.init, weights_only=False)["model"])
+        model.load_state_dict(initial_weights(a.init))
         print(f"starting from the weights in {a.init}", flush=True)
     if _finished(state, a):
         print(f"{run} is finished (step {state['step']}); nothing to do", flush=True)

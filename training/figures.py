@@ -1,0 +1,158 @@
+"""Structured parts of drawings that random curves never produce, as an inker keeps them.
+
+- eyes: lids, brows, an iris or pupil filled solid with a highlight left white (spot blacks);
+- hair clumps: pointed locks whose borders run close and meet at the tips, with strands;
+- hatching: blush marks, shading and fabric ribs, parallel lines drawn once each, kept apart;
+- spot blacks: small filled shapes (shadows, buttons, pupils).
+
+What separates hatching from passes of one line is in the data: hatching lines are drawn
+once, confidently, evenly spaced and tapered at both ends; passes wander and cross. Each
+hatching line stays at least `thickness + 2` px from its neighbour, so the target keeps
+them apart.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from training.curves import catmull_rom, ellipse_points, normals, resample
+
+
+@dataclass
+class Fill:
+    """A spot black: the outline polygon (closed, ~1 px steps) and holes left white."""
+    outline: np.ndarray
+    holes: list[np.ndarray] = field(default_factory=list)
+
+
+@dataclass
+class Details:
+    curves: list[tuple[np.ndarray, bool]] = field(default_factory=list)  # sketched with the artist's passes
+    hatches: list[np.ndarray] = field(default_factory=list)  # drawn once each, kept as separate lines
+    fills: list[Fill] = field(default_factory=list)
+
+
+def _arc(a: np.ndarray, b: np.ndarray, bulge: float) -> np.ndarray:
+    """A smooth arc from a to b bowed `bulge` px to the left of a->b."""
+    m = (a + b) / 2
+    d = b - a
+    n = np.array([d[1], -d[0]]) / max(np.hypot(*d), 1e-6)
+    return catmull_rom(np.stack([a, m + n * bulge, b]), closed=False)
+
+
+def _rot(v: np.ndarray, ang: float) -> np.ndarray:
+    c, s = np.cos(ang), np.sin(ang)
+    return v @ np.array([[c, s], [-s, c]])
+
+
+def eye(rng: np.random.Generator, c: np.ndarray, width: float, mirror: bool, out: Details) -> None:
+    w = width
+    sgn = -1.0 if mirror else 1.0
+    tilt = sgn * rng.uniform(-0.15, 0.2)
+    left, right = np.array([-w / 2, 0.0]), np.array([w / 2, rng.uniform(-0.1, 0.1) * w])
+    upper = _arc(left, right, w * rng.uniform(0.25, 0.45))  # bowed upwards (y down)
+    lower = _arc(left + [w * 0.15, w * 0.05], right - [w * 0.1, -w * 0.12], -w * rng.uniform(0.1, 0.2))
+    iris_c = np.array([rng.uniform(-0.1, 0.1) * w, -w * rng.uniform(0.02, 0.12)])
+    rx, ry = w * rng.uniform(0.16, 0.24), w * rng.uniform(0.22, 0.32)
+    iris = ellipse_points(iris_c, rx, ry, 0.0, 0.0, 2 * np.pi)
+    place = lambda p: _rot(p * [sgn, 1.0], tilt) + c  # noqa: E731
+    if rng.random() < 0.5:  # a thick upper lid drawn as a filled crescent
+        thick = w * rng.uniform(0.05, 0.12)
+        crescent = np.concatenate([upper, _arc(right, left, -w * rng.uniform(0.25, 0.45) + thick)])
+        out.fills.append(Fill(place(resample(np.concatenate([crescent, crescent[:1]])))))
+    else:
+        out.curves.append((place(upper), False))
+    if rng.random() < 0.7:
+        out.curves.append((place(lower), False))
+    hl = iris_c + [-rx * 0.35, -ry * 0.35]
+    highlight = ellipse_points(hl, rx * rng.uniform(0.25, 0.4), ry * rng.uniform(0.2, 0.35), 0.0, 0.0, 2 * np.pi)
+    if rng.random() < 0.65:  # a solid iris with a highlight
+        out.fills.append(Fill(place(iris), [place(highlight)] if rng.random() < 0.8 else []))
+    else:  # an outlined iris with a solid pupil
+        out.curves.append((place(iris), True))
+        pupil = ellipse_points(iris_c + [0, ry * 0.1], rx * 0.45, ry * 0.45, 0.0, 0.0, 2 * np.pi)
+        out.fills.append(Fill(place(pupil)))
+    if rng.random() < 0.7:  # eyebrow
+        brow = _arc(np.array([-w * 0.55, -w * 0.7]), np.array([w * 0.5, -w * rng.uniform(0.6, 0.9)]), w * 0.15)
+        out.curves.append((place(brow), False))
+
+
+def eyes(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
+    w = rng.uniform(18, 56)
+    gap = w * rng.uniform(1.3, 2.0)
+    eye(rng, c - [gap / 2, 0], w, True, out)
+    eye(rng, c + [gap / 2, 0], w, False, out)
+
+
+def hatching(rng: np.random.Generator, c: np.ndarray, thickness: float, out: Details) -> None:
+    """A patch of parallel lines: blush marks (short, diagonal), shading or fabric ribs."""
+    kind = rng.choice(["blush", "shade", "ribs"])
+    n = int(rng.integers(3, 7) if kind == "blush" else rng.integers(4, 12))
+    length = rng.uniform(6, 18) if kind == "blush" else rng.uniform(15, 60)
+    spacing = max(rng.uniform(3.5, 9.0), thickness + 2.0)
+    ang = rng.uniform(0, np.pi)
+    d = np.array([np.cos(ang), np.sin(ang)])
+    nrm = np.array([-d[1], d[0]])
+    bow = rng.normal(0, 0.08) * length
+    for i in range(n):
+        ln = length * rng.uniform(0.75, 1.15)
+        start = c + nrm * (i - n / 2) * spacing * rng.uniform(0.92, 1.08) + d * rng.normal(0, length * 0.08)
+        line = _arc(start - d * ln / 2, start + d * ln / 2, bow)
+        out.hatches.append(line)
+
+
+def hair(rng: np.random.Generator, c: np.ndarray, scale: float, thickness: float, out: Details) -> None:
+    """Locks hanging from a parting: neighbouring borders start apart and meet at the tips;
+    a few strands inside, drawn once."""
+    n = int(rng.integers(2, 6))
+    root_w = rng.uniform(14, 36)
+    flow = rng.uniform(0.3, 2.8)  # mostly downwards (y down)
+    d = np.array([np.cos(flow), np.sin(flow)])
+    nrm = np.array([-d[1], d[0]])
+    length = scale * rng.uniform(0.3, 0.7)
+    curl = rng.normal(0, 0.3)
+    roots = [c + nrm * (i - n / 2) * root_w for i in range(n + 1)]
+    for i in range(n):
+        a, b = roots[i], roots[i + 1]
+        tip = (a + b) / 2 + _rot(d, curl) * length * rng.uniform(0.7, 1.1)
+        mid = lambda p, q, k: p + (q - p) * 0.5 + _rot(d, curl * 0.5) * k  # noqa: E731
+        left = catmull_rom(np.stack([a, mid(a, tip, rng.normal(0, 3)), tip]), closed=False)
+        right = catmull_rom(np.stack([b, mid(b, tip, rng.normal(0, 3)), tip]), closed=False)
+        out.curves += [(left, False), (right, False)]
+        if root_w > 2 * (thickness + 2) and rng.random() < 0.6:  # a strand down the middle, drawn once
+            strand = catmull_rom(np.stack([(a + b) / 2 + d * 3, mid((a + b) / 2, tip, 0), tip - _rot(d, curl) * length * 0.3]),
+                                 closed=False)
+            out.hatches.append(strand)
+    if rng.random() < 0.3:  # a shadow under the locks, filled
+        under = np.concatenate([roots[0] + d * length * 0.15, roots[-1] + d * length * 0.15, roots[-1] + d * length * 0.3,
+                                roots[0] + d * length * 0.3]).reshape(-1, 2)
+        out.fills.append(Fill(resample(np.concatenate([under, under[:1]]))))
+
+
+def spot_black(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
+    """A small filled blob or wedge, 5-40 px across."""
+    r = rng.uniform(3, 20)
+    k = int(rng.integers(5, 9))
+    ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+    rad = r * rng.uniform(0.6, 1.3, k)
+    ctrl = c + np.stack([np.cos(ang), np.sin(ang)], 1) * rad[:, None]
+    out.fills.append(Fill(catmull_rom(ctrl, closed=True)))
+
+
+def details(rng: np.random.Generator, size: int, scale: float, thickness: float) -> Details:
+    """0-4 structured parts at random places of a `size` px drawing."""
+    out = Details()
+    for _ in range(rng.choice([0, 1, 2, 3, 4], p=[0.25, 0.3, 0.25, 0.12, 0.08])):
+        c = rng.uniform(0.1, 0.9, 2) * size
+        kind = rng.random()
+        if kind < 0.3:
+            eyes(rng, c, out)
+        elif kind < 0.55:
+            hatching(rng, c, thickness, out)
+        elif kind < 0.8:
+            hair(rng, c, scale, thickness, out)
+        else:
+            for _ in range(rng.integers(1, 4)):
+                spot_black(rng, c + rng.normal(0, 20, 2), out)
+    return out
