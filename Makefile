@@ -3,14 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
-# Three stages, each from the previous one's best weights on new data: from scratch; at a lower
-# learning rate; with the loss weighting up sketch marks that are not lineart (--mark-weight).
-STAGE1 ?= runs/lineart-v2
-STAGE2 ?= runs/lineart-v3
-RUN ?= runs/lineart-v4
-NAME ?= lineart-v4
-# black and white point after the network, per brush, chosen by `evaluate --levels`
-OUTPUT_LEVELS ?= 0.2,0.85 pencil=0.1,0.95
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' smart_lineart/__init__.py)
 
 # Krita: resource folder, and the Python version Krita embeds (read off its Python module)
 KRITA_RESOURCES ?= $(HOME)/.local/share/krita
@@ -20,7 +13,7 @@ ARCH := $(shell uname -m)
 PYK := $(KRITA_RESOURCES)/pykrita
 DEPS := $(PYK)/smart_lineart_deps
 
-.PHONY: setup setup-train krita demo test train export eval bench preview example install dist clean
+.PHONY: setup setup-train krita demo test lint train export eval bench preview example install dist clean
 
 setup: $(VENV)/.runtime
 $(VENV)/.runtime: requirements.txt
@@ -40,6 +33,11 @@ demo: setup
 test: setup-train krita
 	$(PY) -m pytest -q tests
 
+# Style and types (ruff, mypy with a small Krita stub in stubs/); .ci/run runs it before the tests.
+lint: setup-train
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
 # Debian's Krita (kritarunner) and the PyQt5 its Python plugins use, for the in-Krita tests.
 krita:
 	@if ! command -v kritarunner >/dev/null || ! /usr/bin/python3 -c "import PyQt5" 2>/dev/null; then \
@@ -48,19 +46,10 @@ krita:
 				krita python3-pyqt5 python3-sip; \
 		else echo "No kritarunner and no apt-get as root: the in-Krita tests will be skipped (not in CI)."; fi; fi
 
-# Train (each stage resumes from its last.pt, a finished stage is skipped), then export and evaluate into models/.
-train: setup-train
-	$(PY) -m training.train --run $(STAGE1) --minutes 95 --seed 1 --val-every 400 --patience 10
-	$(PY) -m training.train --run $(STAGE2) --init $(STAGE1)/best.pt --minutes 38 --seed 2 --lr 6e-4 \
-		--val-every 400 --patience 10
-	$(PY) -m training.train --run $(RUN) --init $(STAGE2)/best.pt --minutes 70 --seed 3 --lr 6e-4 --mark-weight 4 \
-		--val-every 400 --patience 10
-
-export: setup-train
-	$(PY) -m training.export --run $(RUN) --name $(NAME) --output-levels $(OUTPUT_LEVELS)
-
-eval: setup-train
-	$(PY) -m training.evaluate --model models/$(NAME).onnx --card
+# The model being made: stages, seeds and output levels are data in training/recipe.json.
+# Train (each stage resumes from its last.pt, a finished stage is skipped), export, evaluate.
+train export eval: setup-train
+	$(PY) -m training.recipe $@
 
 bench: setup-train
 	$(PY) -m training.bench
@@ -79,7 +68,7 @@ install: setup
 	mkdir -p $(PYK) $(KRITA_RESOURCES)/actions
 	rm -rf $(PYK)/smart_lineart
 	cp -r smart_lineart $(PYK)/smart_lineart
-	rm -rf $(PYK)/smart_lineart/__pycache__
+	find $(PYK)/smart_lineart -name __pycache__ -prune -exec rm -rf {} +
 	mkdir -p $(PYK)/smart_lineart/models
 	cp models/*.onnx models/*.json $(PYK)/smart_lineart/models/
 	cp smart_lineart.desktop $(PYK)/
@@ -98,12 +87,12 @@ install: setup
 dist:
 	rm -rf build/dist && mkdir -p build/dist dist
 	cp -r smart_lineart smart_lineart.desktop build/dist/
-	rm -rf build/dist/smart_lineart/__pycache__
+	find build/dist/smart_lineart -name __pycache__ -prune -exec rm -rf {} +
 	mkdir -p build/dist/smart_lineart/models
 	cp models/*.onnx models/*.json build/dist/smart_lineart/models/
-	rm -f dist/smart_lineart.zip
-	cd build/dist && $(PYTHON) -m zipfile -c ../../dist/smart_lineart.zip smart_lineart.desktop smart_lineart
-	@echo "Plugin zip: $(CURDIR)/dist/smart_lineart.zip"
+	rm -f dist/smart_lineart-$(VERSION).zip
+	cd build/dist && $(PYTHON) -m zipfile -c ../../dist/smart_lineart-$(VERSION).zip smart_lineart.desktop smart_lineart
+	@echo "Plugin zip: $(CURDIR)/dist/smart_lineart-$(VERSION).zip"
 
 clean:
 	rm -rf demo build dist .pytest_cache

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import sys
 
+__version__ = "0.5.0"
+
 # `make install` puts numpy and the runtimes for Krita's Python beside the plugin folder
 # (Krita's plugin importer replaces the plugin folder itself on reinstall).
 _DEPS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "smart_lineart_deps")
@@ -15,20 +17,23 @@ if os.path.isdir(_DEPS) and _DEPS not in sys.path:
     sys.path.append(_DEPS)
 
 
-def apply(document, node, thickness: float = 3.0, brush: str | None = None, faint: float | None = None,
-          wait: bool = True):
-    """Turn `node` of `document` into lineart on a new layer directly above it, or update the
-    lineart layer an earlier run made from it. Returns that layer (with wait=False: a Job,
-    whose `start()` computes in a thread). Raises ValueError for a node it cannot process
-    (vector layer, mask, empty layer or group) or settings out of range."""
-    from .krita_bridge import apply as _apply
-    return _apply(document, node, thickness, brush, faint, wait)
+def __getattr__(name: str):
+    """`smart_lineart.apply`, the scripting entry (see krita.document.apply), imported on first
+    use so that the CLI does not load the Krita side."""
+    if name == "apply":
+        from .krita.document import apply
+        return apply
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-try:
-    import krita  # noqa: F401  (only importable inside Krita)
-except ImportError:
-    krita = None
-if krita is not None:
-    from .krita_plugin import register
+def _inside_krita() -> bool:
+    try:
+        import krita  # noqa: F401  (only importable inside Krita)
+    except ImportError:
+        return False
+    return True
+
+
+if _inside_krita():
+    from .krita.extension import register
     register()

@@ -8,38 +8,46 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
-from . import backends
-from .engine import MB, Cancelled, Engine, MemoryCapError, Settings, SettingsError, rss_mb
-from .imageio import ImageReadError, decode_cost, load_grey, save_lineart
-from .models import ModelError, available_models, load_model_info, models_dir
+from . import __version__, log
+from .engine import backends
+from .engine.imageio import decode_cost, load_grey, save_lineart
+from .engine.memory import MB, rss_mb
+from .engine.model_card import available_models, load_card, models_dir
+from .engine.tiling import Engine
+from .errors import Cancelled, SettingsError, SmartLineartError, UsageError
+from .settings import DEFAULTS, Settings
 
-
-class UserError(Exception):
-    """Bad input: reported as one line on stderr with exit status 2."""
+FLAGS = {"thickness": "--thickness", "brush": "--brush", "faint": "--faint", "backend": "--backend",
+         "device": "--device", "max_memory_mb": "--max-memory"}  # Settings field -> flag
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, no usage dump
-        raise UserError(message)
+    def error(self, message: str) -> NoReturn:  # one line, no usage dump
+        raise UsageError(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="smart_lineart", description="Turn rough sketches into clean lineart.")
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="sketch images (PNG/JPEG/TIFF/WebP, any mode)")
     p.add_argument("-o", "--output", help="output PNG (one input) or folder (several inputs)")
-    p.add_argument("--thickness", type=float, default=3.0, metavar="PX", help="line width in output pixels (default 3)")
+    p.add_argument("--thickness", type=float, default=DEFAULTS.thickness, metavar="PX",
+                   help=f"line width in output pixels (default {DEFAULTS.thickness:g})")
     p.add_argument("--brush", help="brush preset (default: the model's first; see --list)")
     p.add_argument("--faint", type=float, metavar="LEVEL",
                    help="faint-line threshold 0-1: higher drops more light lines as construction "
                         "(default: the model's, see --list)")
-    p.add_argument("--backend", default="auto", choices=("auto",) + backends.BACKENDS)
-    p.add_argument("--device", default="auto", choices=("auto",) + backends.DEVICES)
-    p.add_argument("--max-memory", type=float, default=768, metavar="MB", help="working memory cap (default 768)")
+    p.add_argument("--backend", default=DEFAULTS.backend, choices=("auto",) + backends.BACKENDS)
+    p.add_argument("--device", default=DEFAULTS.device, choices=("auto",) + backends.DEVICES)
+    p.add_argument("--max-memory", type=float, default=DEFAULTS.max_memory_mb, metavar="MB",
+                   help=f"cap on the tool's peak memory (default {DEFAULTS.max_memory_mb:g})")
     p.add_argument("--model", help="another .onnx model (its .json card beside it)")
     p.add_argument("--transparent", action="store_true", help="black lines on transparency instead of white")
     p.add_argument("--list", action="store_true", help="list backends, devices, models and presets, then exit")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--verbose", action="store_true", help="log details, and tracebacks of internal errors, on stderr")
+    p.add_argument("--version", action="version", version=f"smart_lineart {__version__}")
     return p
 
 
@@ -49,7 +57,7 @@ def _list(model_path: str | None) -> None:
     b, d = backends.choose()
     print(f"auto: {b} on {d}")
     print(f"models in {models_dir()}: {', '.join(p.stem for p in available_models()) or '(none)'}")
-    info = load_model_info(model_path)
+    info = load_card(model_path)
     print(f"model {info.name}: brushes {', '.join(info.brushes)}; thickness {info.thickness_range[0]:g}-"
           f"{info.thickness_range[1]:g} px; default faint {info.default_faint:g}")
 
@@ -78,24 +86,24 @@ def _outputs(inputs: list[str], output: str) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     names = [Path(i).stem + ".png" for i in inputs]
     if len(set(names)) < len(names):
-        raise UserError("several inputs share a file name; their outputs would overwrite each other")
+        raise UsageError("several inputs share a file name; their outputs would overwrite each other")
     return [folder / n for n in names]
 
 
 def run(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
+    if a.verbose:
+        log.to_stderr()
     if a.list:
         _list(a.model)
         return 0
     if not a.inputs:
-        raise UserError("no input images given (see --help)")
+        raise UsageError("no input images given (see --help)")
     if not a.output:
-        raise UserError("no output given: use -o OUTPUT")
-    if a.max_memory <= 0:
-        raise UserError("--max-memory must be positive")
-    info = load_model_info(a.model)
-    engine = Engine(info, a.backend, a.device, a.max_memory)
-    settings = Settings(a.thickness, a.brush, a.faint)
+        raise UsageError("no output given: use -o OUTPUT")
+    settings = Settings(a.thickness, a.brush, a.faint, a.backend, a.device, a.max_memory)
+    settings.check_runtime()
+    engine = Engine(load_card(a.model), a.backend, a.device, a.max_memory)
     engine.conditions(settings)  # validate the settings before reading any image
     for src, dst in zip(a.inputs, _outputs(a.inputs, a.output)):
         h, w, decoded = decode_cost(src)
@@ -103,7 +111,7 @@ def run(argv: list[str] | None = None) -> int:
         # decoded file is freed, and the engine fits its tiles around it
         need = rss_mb() + (decoded + h * w) / MB
         if need > a.max_memory:
-            raise UserError(f"{src} is {w}x{h}: decoding it needs about {need:.0f} MB, over --max-memory "
+            raise UsageError(f"{src} is {w}x{h}: decoding it needs about {need:.0f} MB, over --max-memory "
                             f"{a.max_memory:g}")
         grey = load_grey(src)
         lineart = engine.run(grey, settings, progress=_Progress(Path(src).name, a.quiet))
@@ -118,8 +126,10 @@ def run(argv: list[str] | None = None) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         return run(argv)
-    except (UserError, ImageReadError, ModelError, backends.BackendError, MemoryCapError,
-            SettingsError) as e:
+    except SettingsError as e:  # named by its flag
+        print(f"smart_lineart: error: {FLAGS[e.setting]}: {e}", file=sys.stderr)
+        return 2
+    except SmartLineartError as e:
         print(f"smart_lineart: error: {e}", file=sys.stderr)
         return 2
     except Cancelled:
@@ -131,3 +141,6 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:  # e.g. the output folder is not writable
         print(f"smart_lineart: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
+    except Exception as e:  # a bug: one line, the traceback with --verbose
+        print(f"smart_lineart: {log.internal_error(e)} (run with --verbose for the traceback)", file=sys.stderr)
+        return 1

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from smart_lineart.models import ModelInfo, load_model_info
-from smart_lineart.preprocess import grey_on_white, to_uint8
+from smart_lineart.engine.model_card import ModelCard, load_card
+from smart_lineart.engine.preprocess import grey_on_white, to_uint8
 from training.synth import make_pair
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,8 +16,8 @@ TEST_SEED = 31_337  # sketches for tests: a seed that training, validation and e
 
 
 @pytest.fixture(scope="session")
-def model() -> ModelInfo:
-    return load_model_info()
+def card() -> ModelCard:
+    return load_card()
 
 
 @pytest.fixture(scope="session")

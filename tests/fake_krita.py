@@ -25,7 +25,7 @@ class Uid:
 
 
 class Node:
-    def __init__(self, doc: "Document", name: str, kind: str = "paintlayer"):
+    def __init__(self, doc: Document, name: str, kind: str = "paintlayer"):
         self.doc, self._name, self.kind = doc, name, kind
         self.px = np.zeros((doc.h, doc.w, 4), np.uint8)  # BGRA, as Krita stores integer RGBA
         self.parent: Node | None = None
@@ -63,7 +63,7 @@ class Node:
     def setPixelData(self, data, x, y, w, h) -> None:
         self.px[y:y + h, x:x + w] = np.frombuffer(data, np.uint8).reshape(h, w, 4)
 
-    def addChildNode(self, child: "Node", above: "Node | None") -> bool:
+    def addChildNode(self, child: Node, above: Node | None) -> bool:
         child.parent = self
         self.children.insert(self.children.index(above) + 1 if above else len(self.children), child)
         return True
@@ -80,6 +80,7 @@ class Document:
         self.root = Node(self, "root", "grouplayer")
         self.annotations: dict[str, bytes] = {}
         self.sel: Rect | None = None
+        self.active: Node | None = None
 
     def width(self): return self.w
     def height(self): return self.h
@@ -89,6 +90,7 @@ class Document:
     def annotation(self, key): return self.annotations.get(key, b"")
     def setAnnotation(self, key, description, data): self.annotations[key] = bytes(data)
     def refreshProjection(self): pass
+    def activeNode(self): return self.active
 
     def add_sketch(self, grey: np.ndarray, colour=(0, 0, 0), name: str = "Sketch") -> Node:
         """A sketch layer: ink of `colour` (RGB) whose coverage is 255 - grey."""
@@ -96,4 +98,17 @@ class Document:
         node.px[..., 0], node.px[..., 1], node.px[..., 2] = colour[2], colour[1], colour[0]
         node.px[..., 3] = 255 - grey
         self.root.addChildNode(node, None)
+        self.active = node
         return node
+
+
+class App:
+    """Krita.instance(): the settings store and the active document."""
+
+    def __init__(self, document: Document | None = None):
+        self.document = document
+        self.store: dict[tuple[str, str], str] = {}
+
+    def readSetting(self, group, key, default): return self.store.get((group, key), default)
+    def writeSetting(self, group, key, value): self.store[(group, key)] = value
+    def activeDocument(self): return self.document

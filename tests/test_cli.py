@@ -54,10 +54,10 @@ def test_no_output_given(sketch_png):
     assert_user_error(run_cli(str(sketch_png)), "-o")
 
 
-def test_list_shows_presets_and_range(model):
+def test_list_shows_presets_and_range(card):
     res = run_cli("--list")
     assert res.returncode == 0, res.stderr
-    for brush in model.brushes:
+    for brush in card.brushes:
         assert brush in res.stdout
     assert "auto:" in res.stdout and "thickness" in res.stdout
 
@@ -66,7 +66,7 @@ def test_list_shows_presets_and_range(model):
 def test_any_input_mode_gives_same_size_grey_png(sketch, tmp_path, mode):
     grey = Image.fromarray(sketch[:200, :150])
     if mode == "I;16":
-        img = Image.fromarray((np.asarray(grey).astype(np.uint16) * 257))
+        img = Image.fromarray(np.asarray(grey).astype(np.uint16) * 257)
     elif mode == "RGBA":  # ink on a transparent layer
         a = 255 - np.asarray(grey)
         img = Image.fromarray(np.dstack([np.zeros_like(a)] * 3 + [a]), "RGBA")

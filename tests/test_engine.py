@@ -1,17 +1,20 @@
 import numpy as np
 import pytest
 
-from smart_lineart import backends
-from smart_lineart.engine import RESERVE_MB, Cancelled, Engine, MemoryCapError, Settings, SettingsError, rss_mb
+from smart_lineart.engine import backends
+from smart_lineart.engine.memory import rss_mb
+from smart_lineart.engine.tiling import RESERVE_MB, Engine
+from smart_lineart.errors import Cancelled, MemoryCapError, SettingsError
+from smart_lineart.settings import Settings
 
 TOL = 2  # of 255
 
 
 @pytest.mark.parametrize("backend, thickness", [(b, 3.0) for b in backends.installed_backends()] + [("auto", 10.0)])
-def test_tiled_equals_untiled(model, sketch, backend, thickness):
+def test_tiled_equals_untiled(card, sketch, backend, thickness):
     device = "auto" if backend == "auto" else "CPU"
-    whole = Engine(model, backend, device, max_memory_mb=4096).run(sketch, Settings(thickness))
-    tiled_engine = Engine(model, backend, device, tile=64)
+    whole = Engine(card, backend, device, max_memory_mb=4096).run(sketch, Settings(thickness))
+    tiled_engine = Engine(card, backend, device, tile=64)
     assert tiled_engine.tile_core(*sketch.shape) == (64, 64)  # really many tiles: 5 x 9
     tiled = tiled_engine.run(sketch, Settings(thickness))
     assert tiled.shape == sketch.shape
@@ -19,32 +22,32 @@ def test_tiled_equals_untiled(model, sketch, backend, thickness):
     assert (whole < 128).mean() > 0.01  # there are lines to compare, not just paper
 
 
-def test_backends_agree(model, sketch):
+def test_backends_agree(card, sketch):
     if len(backends.installed_backends()) < 2:
         pytest.skip("needs both backends")
-    ov = Engine(model, "openvino", "CPU").run(sketch)
-    ort = Engine(model, "onnxruntime", "CPU").run(sketch)
+    ov = Engine(card, "openvino", "CPU").run(sketch)
+    ort = Engine(card, "onnxruntime", "CPU").run(sketch)
     diff = np.abs(ov.astype(int) - ort)
     # OpenVINO computes in bf16, ONNX Runtime in f32; the output levels stretch the difference
     assert diff.mean() < 0.5 and np.percentile(diff, 99.9) <= 8 and diff.max() <= 16, (diff.mean(), diff.max())
 
 
 @pytest.mark.parametrize("shape, value", [((1, 1), 255), ((1, 1), 0), ((200, 333), 255), ((7, 1000), 255)])
-def test_tiny_and_blank_images_give_white(model, shape, value):
-    out = Engine(model).run(np.full(shape, value, np.uint8))
+def test_tiny_and_blank_images_give_white(card, shape, value):
+    out = Engine(card).run(np.full(shape, value, np.uint8))
     assert out.shape == shape
     assert out.min() >= 250
 
 
 @pytest.mark.parametrize("settings", [Settings(thickness=0.2), Settings(thickness=100), Settings(thickness=float("nan")),
                                       Settings(brush="crayon"), Settings(faint=1.5)])
-def test_bad_settings_raise(model, settings):
+def test_bad_settings_raise(card, settings):
     with pytest.raises(SettingsError):
-        Engine(model).run(np.full((32, 32), 255, np.uint8), settings)
+        Engine(card).run(np.full((32, 32), 255, np.uint8), settings)
 
 
-def test_progress_and_cancel_between_tiles(model, sketch):
-    engine = Engine(model, tile=128)
+def test_progress_and_cancel_between_tiles(card, sketch):
+    engine = Engine(card, tile=128)
     calls = []
     engine.run(sketch, progress=lambda done, total: calls.append((done, total)))
     assert calls == [(i, 15) for i in range(1, 16)]  # ceil(517 / 128) * ceil(301 / 128) tiles
@@ -54,28 +57,28 @@ def test_progress_and_cancel_between_tiles(model, sketch):
     assert ticks == [1, 2]
 
 
-def test_tile_size_follows_memory_cap(model):
-    engine = Engine(model)
+def test_tile_size_follows_memory_cap(card):
+    engine = Engine(card)
     base = rss_mb() + 8000 * 8000 / 2**20 + RESERVE_MB  # this process, the uint8 result, headroom
     engine.max_memory_mb = base + 1024
     big = engine.tile_core(8000, 8000)
     engine.max_memory_mb = base + 100
     small = engine.tile_core(8000, 8000)
-    assert big[0] > small[0] >= model.size_multiple
-    assert all(s % model.size_multiple == 0 for s in big + small)
-    tile_mb = model.bytes_per_pixel * (small[0] + 2 * model.margin) ** 2 / 2**20
+    assert big[0] > small[0] >= card.size_multiple
+    assert all(s % card.size_multiple == 0 for s in big + small)
+    tile_mb = card.bytes_per_pixel * (small[0] + 2 * card.margin) ** 2 / 2**20
     assert tile_mb <= 100
     engine.max_memory_mb = base
     with pytest.raises(MemoryCapError, match="too small"):
         engine.tile_core(8000, 8000)
 
 
-def test_output_levels_apply_per_brush(model, sketch):
+def test_output_levels_apply_per_brush(card, sketch):
     from dataclasses import replace
-    plain = Engine(replace(model, output_levels={}))
-    pencil_only = Engine(replace(model, output_levels={"pencil": (0.2, 0.85)}))
+    plain = Engine(replace(card, output_levels={}))
+    pencil_only = Engine(replace(card, output_levels={"pencil": (0.2, 0.85)}))
     crop = sketch[:160, :160]
-    ink = model.brushes[0]
+    ink = card.brushes[0]
     np.testing.assert_array_equal(plain.run(crop, Settings(3.0, ink)), pencil_only.run(crop, Settings(3.0, ink)))
     raw, curved = plain.run(crop, Settings(3.0, "pencil")), pencil_only.run(crop, Settings(3.0, "pencil"))
     grey = (raw > 60) & (raw < 200)

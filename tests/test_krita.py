@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from smart_lineart.models import DEFAULT_MODEL
+from smart_lineart.engine.model_card import DEFAULT_MODEL
 from tests.conftest import ROOT, TEST_SEED, run_cli
 from training.metrics import prf
 
@@ -40,7 +40,7 @@ def krita_run(tmp_path_factory):
     install = subprocess.run(["make", "-s", "install", f"KRITA_RESOURCES={resources}"], cwd=ROOT,
                              capture_output=True, text=True)
     assert install.returncode == 0, install.stderr
-    from smart_lineart.preprocess import grey_on_white, to_uint8
+    from smart_lineart.engine.preprocess import grey_on_white, to_uint8
     from training.synth import make_pair
     grey = to_uint8(grey_on_white(make_pair(np.random.default_rng(TEST_SEED + 2), 320, brush=0).sketch))
     np.save(out / "sketch.npy", grey)
@@ -63,6 +63,7 @@ def _results(path):
 def test_install_layout(krita_run):
     _, resources = krita_run
     for rel in ("pykrita/smart_lineart.desktop", "pykrita/smart_lineart/__init__.py", "pykrita/smart_lineart/Manual.html",
+                "pykrita/smart_lineart/krita/docker.py", "pykrita/smart_lineart/engine/tiling.py",
                 f"pykrita/smart_lineart/models/{DEFAULT_MODEL}.onnx", "actions/smart_lineart.action",
                 "pykrita/smart_lineart_deps/numpy"):
         assert (resources / rel).exists(), rel
@@ -106,9 +107,11 @@ def test_dist_zip_imports_with_kritas_own_importer(tmp_path):
     spec.loader.exec_module(importer)
     dist = subprocess.run(["make", "-s", "dist"], cwd=ROOT, capture_output=True, text=True)
     assert dist.returncode == 0, dist.stderr
-    imported = importer.PluginImporter(str(ROOT / "dist" / "smart_lineart.zip"), str(tmp_path),
+    from smart_lineart import __version__
+    imported = importer.PluginImporter(str(ROOT / "dist" / f"smart_lineart-{__version__}.zip"), str(tmp_path),
                                        lambda plugin: True).import_all()
     assert [p["name"] for p in imported] == ["smart_lineart"]
     for rel in ("pykrita/smart_lineart.desktop", "pykrita/smart_lineart/__init__.py", "pykrita/smart_lineart/Manual.html",
+                "pykrita/smart_lineart/krita/docker.py", "pykrita/smart_lineart/engine/tiling.py",
                 f"pykrita/smart_lineart/models/{DEFAULT_MODEL}.json", "actions/smart_lineart.action"):
         assert (tmp_path / rel).exists(), rel

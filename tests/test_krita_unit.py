@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-from smart_lineart import krita_bridge
-from smart_lineart.docker_state import DockerSettings, backend_choices, preview_window
-from smart_lineart.krita_pixels import bytes_to_grey, lineart_to_bytes
+from smart_lineart.krita import document as krita_document
+from smart_lineart.krita.controller import backend_choices, preview_window
+from smart_lineart.krita.pixels import bytes_to_grey, lineart_to_bytes
+from smart_lineart.settings import Settings
 from tests.fake_krita import Document, Rect
 
 
@@ -40,11 +41,11 @@ def doc(sketch):
 def test_region_is_content_limited_by_selection(doc):
     sketch = doc.root.children[0]
     b = sketch.bounds()
-    assert krita_bridge.region(doc, sketch) == (b.x(), b.y(), b.width(), b.height())
+    assert krita_document.region(doc, sketch) == (b.x(), b.y(), b.width(), b.height())
     doc.sel = Rect(b.x() + 10, b.y() + 20, 100, 80)
-    assert krita_bridge.region(doc, sketch) == (b.x() + 10, b.y() + 20, 100, 80)
+    assert krita_document.region(doc, sketch) == (b.x() + 10, b.y() + 20, 100, 80)
     doc.sel = Rect(-50, -50, 20, 20)  # outside the content: nothing to process
-    assert krita_bridge.region(doc, sketch)[2:] == (0, 0)
+    assert krita_document.region(doc, sketch)[2:] == (0, 0)
 
 
 def test_unusable_nodes_raise_and_change_nothing(doc):
@@ -53,7 +54,7 @@ def test_unusable_nodes_raise_and_change_nothing(doc):
     for node, message in [(empty, "empty"), (doc.createNode("V", "vectorlayer"), "vector layer"),
                           (doc.createNode("M", "transparencymask"), "paint layer"), (None, "no layer")]:
         with pytest.raises(ValueError, match=message):
-            krita_bridge.read_sketch(doc, node)
+            krita_document.read_sketch(doc, node)
     assert [n.name() for n in doc.root.children] == ["Sketch 1", "Empty"]
 
 
@@ -62,26 +63,26 @@ def test_write_and_rerun_replace_the_linked_layer(doc, sketch):
     h, w = sketch.shape
     lines = np.full((h, w), 255, np.uint8)
     lines[10:13, :] = 0
-    first = krita_bridge.write_lineart(doc, s, lines, (0, 0, w, h))
+    first = krita_document.write_lineart(doc, s, lines, (0, 0, w, h))
     assert [n.name() for n in doc.root.children] == ["Sketch 1", "Sketch 1 — lineart"]
     assert first.px[11, 5].tolist() == [0, 0, 0, 255] and first.px[20, 5, 3] == 0
     first.setName("inks")
     first.setOpacity(100)
     above = doc.createNode("colour", "paintlayer")
     doc.root.addChildNode(above, first)
-    second = krita_bridge.write_lineart(doc, s, 255 - lines, (0, 0, w, h))
+    second = krita_document.write_lineart(doc, s, 255 - lines, (0, 0, w, h))
     assert [n.name() for n in doc.root.children] == ["Sketch 1", "inks", "colour"]
     assert second is not first and second.opacity() == 100
-    assert krita_bridge.linked_lineart(doc, s) is second
+    assert krita_document.linked_lineart(doc, s) is second
 
 
 def test_docker_settings_round_trip_and_survive_bad_values():
     store = {}
-    s = DockerSettings(thickness=4.5, faint=0.2, brush="pencil", backend="onnxruntime", device="CPU", max_memory_mb=512)
+    s = Settings(thickness=4.5, faint=0.2, brush="pencil", backend="onnxruntime", device="CPU", max_memory_mb=512)
     s.save(lambda group, key, value: store.__setitem__((group, key), value))
-    assert DockerSettings.load(lambda group, key, default: store.get((group, key), default)) == s
+    assert Settings.load(lambda group, key, default: store.get((group, key), default)) == s
     store[("smart_lineart", "thickness")] = "thick"
-    assert DockerSettings.load(lambda g, k, d: store.get((g, k), d)).thickness == 3.0
+    assert Settings.load(lambda g, k, d: store.get((g, k), d)).thickness == 3.0
 
 
 def test_backend_choices_offer_auto_and_grey_out_missing_devices():
@@ -99,6 +100,7 @@ def test_preview_window_stays_inside_document():
 
 def test_desktop_entry_and_manual():
     import configparser
+
     from tests.conftest import ROOT
     entry = configparser.ConfigParser(interpolation=None)
     entry.optionxform = str

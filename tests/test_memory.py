@@ -1,11 +1,9 @@
-import sys
 
 import numpy as np
 from PIL import Image
 
 from tests.conftest import ROOT
-from training.bench import CLI_WITH_PEAK
-
+from training import probe
 
 
 def test_peak_rss_stays_under_max_memory_on_a_large_page(tmp_path, sketch):
@@ -17,8 +15,8 @@ def test_peak_rss_stays_under_max_memory_on_a_large_page(tmp_path, sketch):
     src = tmp_path / "page.png"
     Image.fromarray(page).save(src)
     cap = 450
-    res = subprocess.run([sys.executable, "-c", CLI_WITH_PEAK, str(src), "-o", str(tmp_path / "o.png"),
-                          "--max-memory", str(cap), "--quiet"], capture_output=True, text=True, cwd=ROOT)
+    res = subprocess.run(probe.command("cli", str(src), "-o", str(tmp_path / "o.png"), "--max-memory", str(cap),
+                                       "--quiet"), capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
     peak_mb = float(res.stderr.split("peak")[-1])
     assert peak_mb < cap, f"peak RSS {peak_mb:.0f} MB over the {cap} MB cap"

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from smart_lineart.preprocess import BLOCK, grey_on_white, measure_levels, to_uint8
+from smart_lineart.engine.preprocess import BLOCK, grey_on_white, measure_levels, to_uint8
 
 
 def px(*values: float) -> np.ndarray:

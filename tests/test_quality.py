@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from smart_lineart.engine import Engine, Settings
-from smart_lineart.preprocess import grey_on_white, to_uint8
+from smart_lineart.engine.preprocess import grey_on_white, to_uint8
+from smart_lineart.engine.tiling import Engine
+from smart_lineart.settings import Settings
 from tests.conftest import TEST_SEED
 from training.evaluate import brush_properties, faint_response, guides
 from training.metrics import compare, line_width
@@ -11,16 +12,16 @@ from training.synth import make_pair
 
 
 @pytest.fixture(scope="module")
-def engine(model):
-    return Engine(model)
+def engine(card):
+    return Engine(card)
 
 
 @pytest.fixture(scope="module")
-def results(engine, model):
+def results(engine, card):
     rng = np.random.default_rng(TEST_SEED + 1)
     rows = []
-    for i in range(6):
-        p = make_pair(rng, 384, brush=0, thickness=3.0, faint=model.default_faint)
+    for _i in range(6):
+        p = make_pair(rng, 384, brush=0, thickness=3.0, faint=card.default_faint)
         out = engine.run(to_uint8(grey_on_white(p.sketch)), Settings(3.0)).astype(np.float32) / 255
         rows.append(compare(out, p.target))
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
@@ -41,7 +42,7 @@ def test_thickness_follows_request_linearly(engine):
     p = make_pair(np.random.default_rng(TEST_SEED + 3), 384, brush=0, thickness=10.0)  # gaps fit 10 px
     grey = to_uint8(grey_on_white(p.sketch))
     per_px = {t: line_width(engine.run(grey, Settings(t)).astype(np.float32) / 255) / t for t in (1.5, 3, 6, 10)}
-    for t, ratio in per_px.items():
+    for _t, ratio in per_px.items():
         assert 0.8 <= ratio / per_px[3] <= 1.2, per_px
 
 

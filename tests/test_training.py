@@ -28,7 +28,7 @@ def test_receptive_field_covers_measured_support():
 
 
 def test_onnx_export_matches_torch(tmp_path):
-    from smart_lineart import backends
+    from smart_lineart.engine import backends
     from training.export import export_onnx
     torch.manual_seed(0)
     m = LineartNet(len(BRUSHES)).eval()

@@ -14,35 +14,24 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from smart_lineart import backends
-from smart_lineart.engine import Engine, Settings
-from smart_lineart.imageio import load_grey, save_lineart
-from smart_lineart.models import load_model_info
-from smart_lineart.preprocess import measure_levels
+from smart_lineart.engine import backends
+from smart_lineart.engine.imageio import load_grey, save_lineart
+from smart_lineart.engine.model_card import load_card
+from smart_lineart.engine.preprocess import measure_levels
+from smart_lineart.engine.tiling import Engine
+from smart_lineart.settings import Settings
+from training import probe
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "bench"
 SIZES = {"0.25 MP": (512, 512), "1 MP": (1024, 1024), "4 MP": (2048, 2048), "A4 300 dpi": (3508, 2480),
          "64 MP": (8000, 8000)}
-# The CLI, then its own peak resident memory in MB on stderr (VmHWM: ru_maxrss would report
-# the peak of the big process that spawned it, inherited across fork + exec).
-CLI_WITH_PEAK = """
-import sys
-from smart_lineart.cli import main
-from smart_lineart.engine import peak_rss_mb
-rc = main(sys.argv[1:])
-print("peak", peak_rss_mb(), file=sys.stderr)
-sys.exit(rc)
-"""
-
-
 def page(name: str, h: int, w: int) -> Path:
     """The bundled example sketch tiled to h x w, as an RGB JPEG (a typical scan)."""
     path = WORK / f"page-{w}x{h}.jpg"
@@ -66,7 +55,7 @@ def _once(fn) -> float:
 
 def cli(src: Path, *args: str) -> dict:
     t = time.perf_counter()
-    r = subprocess.run([sys.executable, "-c", CLI_WITH_PEAK, str(src), "-o", str(WORK / "out.png"), "--quiet", *args],
+    r = subprocess.run(probe.command("cli", str(src), "-o", str(WORK / "out.png"), "--quiet", *args),
                        capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - t
     if r.returncode != 0:  # e.g. refused: the image cannot be decoded under the cap
@@ -107,30 +96,30 @@ def peak_macs_per_second(backend: str, n: int = 2048) -> float:
 def processed_pixels(engine: Engine, h: int, w: int) -> int:
     """Pixels the network really sees, tile margins included."""
     th, tw = engine.tile_core(h, w)
-    m = engine.model.margin
+    m = engine.card.margin
     return -(-h // th) * -(-w // tw) * (th + 2 * m) * (tw + 2 * m)
 
 
 def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
-    info = load_model_info()
+    info = load_card()
     res: dict = {"machine": {"cpus": os.cpu_count(), "cpu": _cpu_name()}, "model": info.name,
-                 "macs_per_pixel": info.card["macs_per_pixel"]}
+                 "macs_per_pixel": info.raw["macs_per_pixel"]}
 
     # per image, once loaded, 1 MP
     src = page("1 MP", *SIZES["1 MP"])
     grey = load_grey(src)
     per_image = {}
     for backend in ["auto"] + backends.installed_backends():
-        engine = Engine(info, backend, "CPU" if backend != "auto" else "auto", max_memory_mb=768)
-        s = timed(lambda: engine.run(grey))
+        engine = Engine(info, backend, "CPU" if backend != "auto" else "auto")
+        s = timed(lambda e=engine: e.run(grey))
         per_image[backend] = {"seconds": round(s, 3), "backend": engine.backend,
-                              "gmacs_per_s": round(processed_pixels(engine, *grey.shape) * info.card["macs_per_pixel"] / s / 1e9, 1)}
+                              "gmacs_per_s": round(processed_pixels(engine, *grey.shape) * info.raw["macs_per_pixel"] / s / 1e9, 1)}
     # what OpenVINO's default bf16 path buys over fp32, and what it costs in accuracy
     import openvino as ov
     f32 = ov.Core().compile_model(str(info.path), "CPU", {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"})
     req = f32.create_infer_request()
-    engine = Engine(info, "openvino", "CPU", max_memory_mb=768)
+    engine = Engine(info, "openvino", "CPU")
     feeds = engine.conditions(Settings())
     levels = measure_levels(grey)
     window = levels.apply(grey, 0, 0)[None, None]
@@ -146,7 +135,7 @@ def main() -> None:
     x = 1.0 - grey[None, None].astype(np.float32) / 255
     simo_times = {b: timed(lambda run=raw_runner(simo_path, b): run({"image": x}), repeat=1)
                   for b in backends.installed_backends()}
-    best = min(simo_times, key=simo_times.get)
+    best = min(simo_times, key=lambda b: simo_times[b])
     simo.update({"seconds_1mp": {b: round(s, 2) for b, s in simo_times.items()}, "best_runtime": best,
                  "gmacs_per_s": round(simo["macs_per_pixel"] * grey.size / simo_times[best] / 1e9, 1)})
     res["per_image_1mp"] = per_image

@@ -16,13 +16,21 @@ from pathlib import Path
 
 import numpy as np
 
-from smart_lineart.engine import Engine, Settings
-from smart_lineart.models import load_model_info
-from smart_lineart.preprocess import grey_on_white, to_uint8
-from training.metrics import (INK, compare, darkness_on_lines, dilate, end_to_middle_mass, guide_removal, line_width,
-                              local_widths)
-from training.synth import (BRUSHES, Stroke, _draw, _sketch_strokes, make_pair, min_gap, random_drawing,
-                            sketch_style)
+from smart_lineart.engine.model_card import load_card
+from smart_lineart.engine.preprocess import grey_on_white, to_uint8
+from smart_lineart.engine.tiling import Engine
+from smart_lineart.settings import Settings
+from training.metrics import (
+    INK,
+    compare,
+    darkness_on_lines,
+    dilate,
+    end_to_middle_mass,
+    guide_removal,
+    line_width,
+    local_widths,
+)
+from training.synth import BRUSHES, Stroke, _draw, _sketch_strokes, make_pair, min_gap, random_drawing, sketch_style
 
 EVAL_SEED = 7_654_321
 THICKNESSES = (1.5, 3.0, 6.0)
@@ -34,7 +42,7 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
 
 
 def evaluate(engine: Engine, n: int, size: int) -> dict:
-    info = engine.model
+    info = engine.card
     rng = np.random.default_rng(EVAL_SEED)
     per: dict[str, list[dict[str, float]]] = {}
     baseline: list[dict[str, float]] = []
@@ -69,7 +77,7 @@ def _row(cells: list[np.ndarray]) -> np.ndarray:
 def sheet(engine: Engine, path: Path, n: int = 4, size: int = 320) -> None:
     """Rows of: sketch | output per brush preset | target (fineliner), held-out sketches."""
     from PIL import Image
-    info = engine.model
+    info = engine.card
     rng = np.random.default_rng(EVAL_SEED + 1)
     rows = []
     for _ in range(n):
@@ -84,7 +92,8 @@ def sheet(engine: Engine, path: Path, n: int = 4, size: int = 320) -> None:
 def real_sheet(engine: Engine, folder: Path, path: Path, thickness: float) -> None:
     """Sketch above output for every PNG in `folder` (e.g. real roughs), to look at only."""
     from PIL import Image
-    from smart_lineart.imageio import load_grey
+
+    from smart_lineart.engine.imageio import load_grey
     for src in sorted(folder.glob("*.png")):
         grey = load_grey(src)
         out = engine.run(grey, Settings(thickness))
@@ -96,9 +105,9 @@ def thickness_scaling(engine: Engine, n: int, size: int) -> dict:
     """Fineliner width per request: relative error against the requested width, and px per
     requested px relative to 3 px (1.0 = perfectly linear)."""
     rng = np.random.default_rng(EVAL_SEED + 2)
-    rows = {t: [] for t in SCALING}
+    rows: dict[float, list[float]] = {t: [] for t in SCALING}
     for _ in range(n):
-        p = make_pair(rng, size, brush=0, thickness=max(SCALING), faint=engine.model.default_faint)
+        p = make_pair(rng, size, brush=0, thickness=max(SCALING), faint=engine.card.default_faint)
         grey = to_uint8(grey_on_white(p.sketch))
         for t in SCALING:
             out = engine.run(grey, Settings(t)).astype(np.float32) / 255
@@ -112,11 +121,11 @@ def brush_properties(engine: Engine, n: int, size: int) -> dict:
     """What makes the presets differ, measured on the same sketches at 4 px."""
     rng = np.random.default_rng(EVAL_SEED + 3)
     acc: dict[str, dict[str, list[float]]] = {b: {"darkness": [], "end_to_middle": [], "width_cv": []}
-                                              for b in engine.model.brushes}
+                                              for b in engine.card.brushes}
     for _ in range(n):
-        p = make_pair(rng, size, brush=0, thickness=4.0, faint=engine.model.default_faint)
+        p = make_pair(rng, size, brush=0, thickness=4.0, faint=engine.card.default_faint)
         grey = to_uint8(grey_on_white(p.sketch))
-        for b in engine.model.brushes:
+        for b in engine.card.brushes:
             out = engine.run(grey, Settings(4.0, b)).astype(np.float32) / 255
             lw = local_widths(out)
             acc[b]["darkness"].append(darkness_on_lines(out))
@@ -131,7 +140,7 @@ def guides(engine: Engine, n: int, size: int, blue: bool) -> dict:
     rng = np.random.default_rng(EVAL_SEED + (5 if blue else 4))
     removal, precision = [], []
     for _ in range(n):
-        p = make_pair(rng, size, brush=0, thickness=3.0, faint=engine.model.default_faint, blue=blue)
+        p = make_pair(rng, size, brush=0, thickness=3.0, faint=engine.card.default_faint, blue=blue)
         out = engine.run(to_uint8(grey_on_white(p.sketch)), Settings(3.0)).astype(np.float32) / 255
         mask = _draw([Stroke(g, np.full(len(g), 1.5), np.ones(len(g))) for g in p.guides], size, ss=2) > 0.3
         removal.append(guide_removal(out, p.target, mask))
@@ -175,7 +184,7 @@ def levels_sweep(model_path: str | None, n: int, size: int) -> dict:
     """Output levels candidates (black point, white point) per brush, on the same sketches
     (1.5/3/6 px): the crispness and haze gained and what it costs in F1, width and centre-line
     length. `make export` records the chosen curve per brush in the card."""
-    info = load_model_info(model_path)
+    info = load_card(model_path)
     rng = np.random.default_rng(EVAL_SEED + 6)
     pairs = [make_pair(rng, size, brush=i % len(info.brushes), thickness=THICKNESSES[i % 3], faint=info.default_faint)
              for i in range(n)]
@@ -205,7 +214,7 @@ def main() -> None:
     if a.levels:
         print(json.dumps(levels_sweep(a.model, 4 * a.n, a.size), indent=1))
         return
-    engine = Engine(load_model_info(a.model), a.backend)
+    engine = Engine(load_card(a.model), a.backend)
     sheet(engine, Path(a.sheet))
     print(f"comparison sheet: {a.sheet}")
     if a.real:
@@ -216,10 +225,10 @@ def main() -> None:
     res["construction_lines"] = guides(engine, a.n, a.size, blue=False)
     res["blue_guides"] = guides(engine, a.n, a.size, blue=True)
     res["faint_response"] = {"kept_share_by_darkness": faint_response(engine, a.n, a.size),
-                             "default_faint": engine.model.default_faint}
+                             "default_faint": engine.card.default_faint}
     print(json.dumps(res, indent=1))
     if a.card:
-        card_path = Path(engine.model.path).with_suffix(".json")
+        card_path = Path(engine.card.path).with_suffix(".json")
         card = json.loads(card_path.read_text())
         card["metrics"] = res
         card_path.write_text(json.dumps(card, indent=1) + "\n")

@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import torch
 
-from smart_lineart.models import tile_margin
+from smart_lineart.engine.model_card import tile_margin
+from training import probe
 from training.model import SIZE_MULTIPLE, LineartNet, macs_per_pixel, receptive_field
 from training.synth import BRUSHES, DEFAULT_FAINT, THICKNESS_RANGE
 from training.train import command as train_command
@@ -24,23 +24,6 @@ from training.train import command as train_command
 ROOT = Path(__file__).resolve().parent.parent
 
 PROBES = 3
-# Runs the engine twice on one tile of the given core size in a fresh process and prints its
-# peak RSS in MB: the model's activations plus the engine's own per-tile buffers.
-_PROBE = """
-import sys
-from pathlib import Path
-import numpy as np
-from smart_lineart.engine import Engine, peak_rss_mb
-from smart_lineart.models import ModelInfo
-path, backend, core, rf, mult, k = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
-info = ModelInfo(Path(path), "probe", tuple(map(str, range(k))), (1.0, 8.0), (1.0, 8.0), rf, mult, 0.0, 0.3, {})
-engine = Engine(info, backend, "CPU", tile=core)
-for _ in range(2):
-    engine.run(np.full((core, core), 255, np.uint8))
-print(peak_rss_mb())
-"""
-
-
 def export_onnx(model: LineartNet, path: Path) -> None:
     k = len(BRUSHES)
     args = (torch.ones(1, 1, 64, 64), torch.full((1, 1), 3.0), torch.eye(k)[:1], torch.full((1, 1), 0.3))
@@ -61,8 +44,8 @@ def activation_bytes_per_pixel(path: Path, rf: int) -> float:
         rss: dict[int, list[float]] = {768: [], 1536: []}  # both above the import-time peak
         for core, peaks in rss.items():
             for _ in range(PROBES):
-                out = subprocess.run([sys.executable, "-c", _PROBE, str(path), backend, str(core), str(rf),
-                                      str(SIZE_MULTIPLE), str(len(BRUSHES))],
+                out = subprocess.run(probe.command("tile", str(path), backend, str(core), str(rf),
+                                                   str(SIZE_MULTIPLE), str(len(BRUSHES))),
                                      capture_output=True, text=True, check=True, cwd=ROOT)
                 peaks.append(float(out.stdout.split()[-1]) * 2**20)
         growth = max(rss[1536]) - min(rss[768])
@@ -82,8 +65,12 @@ def training_stages(run: Path) -> list[dict]:
         earlier = training_stages(Path(init).parent) if init else []
     best = torch.load(run / "best.pt", weights_only=False)
     return earlier + [{"command": train_command(args), "seed": args["seed"], "steps": last["state"]["step"],
-                       "minutes": round(last["state"]["seconds"] / 60, 1),
+                       "minutes": round(last["state"]["seconds"] / 60, 1), "code": last["state"].get("code", "unknown"),
                        "best_val_loss": round(best["state"]["best"], 5), "best_step": best["state"]["step"]}]
+
+
+def last_stage_hardware(run: Path) -> str:
+    return torch.load(run / "last.pt", weights_only=False)["state"].get("hardware", "2-core x86-64 CPU, bf16 autocast")
 
 
 def output_levels(specs: list[str]) -> dict[str, list[float]]:
@@ -146,7 +133,7 @@ def main() -> None:
         "seed": stages[0]["seed"],
         "training": {"steps": sum(s["steps"] for s in stages), "minutes": round(sum(s["minutes"] for s in stages), 1),
                      "best_val_loss": stages[-1]["best_val_loss"], "batch": train_args["batch"],
-                     "patch": train_args["size"], "hardware": "2-core x86-64 CPU (AVX-512), bf16 autocast",
+                     "patch": train_args["size"], "hardware": last_stage_hardware(run),
                      "stages": stages},
         "metrics": old.get("metrics", {}),
     }

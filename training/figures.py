@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from training.curves import catmull_rom, ellipse_points, normals, resample
+from training.curves import catmull_rom, ellipse_points, resample
 
 
 @dataclass

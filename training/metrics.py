@@ -140,7 +140,7 @@ def end_to_middle_mass(img: np.ndarray, r: int = 4) -> float:
     pixels: below 1 for tapered ends."""
     sk = skeleton(img < 0.5)
     p = np.pad(sk, 1).astype(np.int32)
-    neighbours = sum(np.roll(np.roll(p, dy, 0), dx, 1) for dy in (-1, 0, 1) for dx in (-1, 0, 1))[1:-1, 1:-1] - sk
+    neighbours = np.sum([np.roll(np.roll(p, dy, 0), dx, 1) for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)[1:-1, 1:-1] - sk
     ends, middle = sk & (neighbours == 1), sk & (neighbours == 2)
     if not ends.any() or not middle.any():
         return 1.0

@@ -107,9 +107,11 @@ def count_macs(model: nn.Module, *inputs: torch.Tensor) -> int:
     return total
 
 
-def macs_per_pixel(model: "LineartNet", size: int = 256) -> float:
+def macs_per_pixel(model: LineartNet, size: int = 256) -> float:
     """Multiply-adds per input pixel."""
-    k = model.cond[0].in_features - 2
+    first = model.cond[0]
+    assert isinstance(first, nn.Linear)
+    k = first.in_features - 2
     return count_macs(model, torch.ones(1, 1, size, size), torch.ones(1, 1) * 3, torch.eye(k)[:1],
                       torch.ones(1, 1) * 0.3) / size ** 2
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import argparse
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from smart_lineart.preprocess import grey_on_white, measure_levels, to_uint8
+from smart_lineart.engine.preprocess import grey_on_white, measure_levels, to_uint8
 from training.curves import arclength, corners, ellipse, normals, resample, spline
 from training.figures import Details, Fill, details
 
@@ -113,7 +114,7 @@ def _draw(strokes: list[Stroke], size: int, ss: int = SS) -> np.ndarray:
                     x, y = seg[-1]
                     draw.ellipse((x - r, y - r, x + r, y + r), fill=v)
     if ss > 1:
-        img = img.resize((size, size), Image.BOX)
+        img = img.resize((size, size), Image.Resampling.BOX)
     return np.asarray(img, dtype=np.float32) / 255.0
 
 
@@ -141,7 +142,7 @@ def target_strokes(curves, thickness: float, brush: str) -> list[Stroke]:
     return out
 
 
-def _fill_mask(fills: list[Fill], size: int, ss: int = SS) -> np.ndarray:
+def _fill_mask(fills: Sequence[Fill], size: int, ss: int = SS) -> np.ndarray:
     """Anti-aliased coverage (0..1) of filled shapes, their holes left out."""
     img = Image.new("L", (size * ss, size * ss), 0)
     draw = ImageDraw.Draw(img)
@@ -150,11 +151,11 @@ def _fill_mask(fills: list[Fill], size: int, ss: int = SS) -> np.ndarray:
         for hole in f.holes:
             draw.polygon(((hole + 0.5) * ss - 0.5).ravel().tolist(), fill=0)
     if ss > 1:
-        img = img.resize((size, size), Image.BOX)
+        img = img.resize((size, size), Image.Resampling.BOX)
     return np.asarray(img, dtype=np.float32) / 255.0
 
 
-def render_target(curves, size: int, thickness: float, brush: str, fills: list[Fill] = ()) -> np.ndarray:
+def render_target(curves, size: int, thickness: float, brush: str, fills: Sequence[Fill] = ()) -> np.ndarray:
     """Clean lineart: 1 = white, 0 = ink, anti-aliased. Spot blacks are solid, outlined at
     the line thickness (an inker fills the shape and draws its edge)."""
     outlines = [(f.outline, True) for f in fills]
@@ -270,7 +271,7 @@ def _scribble(rng, fill: Fill, size: int, style: dict, darkness: float) -> list[
     c = np.array([xs.mean(), ys.mean()])
     r = 0.5 * np.hypot(np.ptp(xs), np.ptp(ys)) + 2
     out = []
-    for layer in range(1 if rng.random() < 0.6 else 2):
+    for _layer in range(1 if rng.random() < 0.6 else 2):
         ang = rng.uniform(0, np.pi)
         d, n = np.array([np.cos(ang), np.sin(ang)]), np.array([-np.sin(ang), np.cos(ang)])
         spacing = style["width"] * rng.uniform(0.5, 1.5)
@@ -289,8 +290,8 @@ def _scribble(rng, fill: Fill, size: int, style: dict, darkness: float) -> list[
 
 
 def _noise(rng, size: int, sigma: float) -> np.ndarray:
-    n = Image.fromarray(to_uint8(rng.random((size, size), dtype=np.float32)))
-    n = np.asarray(n.filter(ImageFilter.GaussianBlur(sigma)), dtype=np.float32) / 255.0
+    img = Image.fromarray(to_uint8(rng.random((size, size), dtype=np.float32)))
+    n = np.asarray(img.filter(ImageFilter.GaussianBlur(sigma)), dtype=np.float32) / 255.0
     return (n - n.mean()) / max(n.std(), 1e-3)
 
 

@@ -7,7 +7,7 @@ import os
 import time
 import traceback
 
-import smart_lineart  # first: it puts the plugin's dependency folder (numpy...) on sys.path
+import smart_lineart  # before numpy: it puts the plugin's dependency folder (numpy...) on sys.path
 
 import numpy as np  # noqa: E402
 
@@ -72,8 +72,8 @@ def check(res, name: str, ok, detail=None) -> None:
 def run(job, out, res) -> None:
     from krita import Krita
 
-    from smart_lineart.engine import Cancelled
-    from smart_lineart.krita_plugin import SmartLineartExtension
+    from smart_lineart.errors import Cancelled
+    from smart_lineart.krita.extension import SmartLineartExtension
     k = Krita.instance()
     check(res, "the extension (Tools > Smart Lineart) is registered",
           any(isinstance(e, SmartLineartExtension) for e in k.extensions()))
@@ -161,7 +161,7 @@ def run(job, out, res) -> None:
 def docker_screenshot(k, grey, out, res) -> None:
     """The docker rendered offscreen. kritarunner has no main window (openWindow() crashes
     Krita 5.1.5 there), so there is no active view: the docker is pointed at the document."""
-    from smart_lineart.krita_plugin import SmartLineartDocker
+    from smart_lineart.krita.docker import SmartLineartDocker
     h, w = grey.shape
     doc = k.createDocument(w, h, "docker", "RGBA", "U8", "", 300.0)
     sketch = doc.createNode("Sketch", "paintlayer")
@@ -169,9 +169,9 @@ def docker_screenshot(k, grey, out, res) -> None:
     sketch.setPixelData(sketch_bytes(grey, "RGBA", "U8"), 0, 0, w, h)
     doc.setActiveNode(sketch)
     docker = SmartLineartDocker()
-    docker.target = lambda: (doc, sketch)
+    docker.controller.target = lambda: (doc, sketch)
     docker.resize(380, 720)
-    docker.update_preview()
+    docker.controller.preview()
     shot = os.path.join(out, "docker.png")
     docker.grab().save(shot)
     pixmap = docker.preview.pixmap()
@@ -184,23 +184,41 @@ def docker_screenshot(k, grey, out, res) -> None:
 
 def _wait(condition, seconds: float = 120.0) -> bool:
     """Spin Qt's event loop (the worker's queued signals arrive through it) until condition()."""
-    from PyQt5.QtCore import QCoreApplication, QEventLoop
+    from smart_lineart.krita.qt import QtCore
     end = time.monotonic() + seconds
     while not condition() and time.monotonic() < end:
-        QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
+        QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
         time.sleep(0.005)
     return bool(condition())
+
+
+class ProgressRecorder:
+    """A second view on the controller: the tile counts it reports."""
+
+    def __init__(self):
+        self.progress = []
+
+    def show_progress(self, done, total):
+        if total > 1 or done:  # tiles, not the busy/idle resets
+            self.progress.append((done, total))
+
+    def show_status(self, text): pass
+    def show_running(self, running): pass
+    def show_preview(self, lineart, message): pass
+    def reveal(self): pass
 
 
 def docker_run_and_cancel(k, docker, doc, grey, res) -> None:
     """The docker's Run button: inference in a worker thread, progress through queued signals,
     the layer written on the GUI thread; Cancel: the document stays as it was."""
-    progress = []
-    docker.relay.progress.connect(lambda done, total: progress.append((done, total)))
+    recorder = ProgressRecorder()
+    progress = recorder.progress
+    controller = docker.controller
+    controller.attach(recorder)
     before = [n.name() for n in doc.topLevelNodes()]
     docker.run_button.click()
-    running = docker.job is not None and not docker.run_button.isEnabled() and docker.cancel_button.isEnabled()
-    finished = _wait(lambda: docker.job is None)
+    running = controller.job is not None and not docker.run_button.isEnabled() and docker.cancel_button.isEnabled()
+    finished = _wait(lambda: controller.job is None)
     after = [n.name() for n in doc.topLevelNodes()]
     check(res, "docker Run works in a worker thread, reports progress, adds the layer",
           running and finished and progress and progress[-1][0] == progress[-1][1]
@@ -215,12 +233,12 @@ def docker_run_and_cancel(k, docker, doc, grey, res) -> None:
     layer = big.createNode("Sketch", "paintlayer")
     big.rootNode().addChildNode(layer, None)
     layer.setPixelData(sketch_bytes(page, "RGBA", "U8"), 0, 0, w, h)
-    docker.target = lambda: (big, layer)
+    controller.target = lambda: (big, layer)
     before = [n.name() for n in big.topLevelNodes()]
     progress.clear()
     docker.run_button.click()
     docker.cancel_button.click()
-    finished = _wait(lambda: docker.job is None)
+    finished = _wait(lambda: controller.job is None)
     names = [n.name() for n in big.topLevelNodes()]
     check(res, "docker Cancel stops the worker and leaves the document unchanged",
           finished and names == before and docker.status.text().startswith("Cancelled")

@@ -12,14 +12,18 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
-from .engine import Cancelled, Engine, Settings
-from .krita_pixels import bytes_to_grey, is_direct, lineart_to_bytes
-from .models import ModelInfo, load_model_info
+from ..engine.model_card import ModelCard, load_card
+from ..engine.tiling import Engine
+from ..errors import Cancelled, LayerError, SmartLineartError
+from ..log import internal_error
+from ..settings import DEFAULTS, Settings
+from .pixels import bytes_to_grey, is_direct, lineart_to_bytes
 
 LINK_ANNOTATION = "smart-lineart-links"
 SRGB_U8 = ("RGBA", "U8", "sRGB-elle-V2-srgbtrc.icc")
@@ -27,28 +31,23 @@ READABLE = {"paintlayer", "grouplayer", "filelayer", "clonelayer", "filllayer"}
 SUFFIX = " — lineart"
 
 _engines: dict[tuple, Engine] = {}
-_model: ModelInfo | None = None
+_card: ModelCard | None = None
 
 
-@dataclass(frozen=True)
-class Options:
-    backend: str = "auto"
-    device: str = "auto"
-    max_memory_mb: float = 768
+def card() -> ModelCard:
+    """The default model's card, read once per session."""
+    global _card
+    if _card is None:
+        _card = load_card()
+    return _card
 
 
-def model() -> ModelInfo:
-    global _model
-    if _model is None:
-        _model = load_model_info()
-    return _model
-
-
-def engine(options: Options) -> Engine:
+def engine(settings: Settings) -> Engine:
     """One engine per backend/device/cap, kept for the session: the model compiles once."""
-    key = (options.backend, options.device, options.max_memory_mb)
+    key = (settings.backend, settings.device, settings.max_memory_mb)
     if key not in _engines:
-        _engines[key] = Engine(model(), options.backend, options.device, options.max_memory_mb)
+        settings.check_runtime()
+        _engines[key] = Engine(card(), settings.backend, settings.device, settings.max_memory_mb)
     return _engines[key]
 
 
@@ -88,25 +87,25 @@ def _convert(data: bytes, w: int, h: int, src: tuple[str, str, str], dst: tuple[
 
 def read_sketch(document, node, window: tuple[int, int, int, int] | None = None
                 ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """The node's pixels as uint8 grey on white, and where they are. ValueError if unusable."""
+    """The node's pixels as uint8 grey on white, and where they are. LayerError if unusable."""
     if node is None:
-        raise ValueError("no layer is selected")
+        raise LayerError("no layer is selected")
     kind = node.type()
     if kind not in READABLE:
         what = "a vector layer" if kind == "vectorlayer" else f"a {kind or 'mask'}"
-        raise ValueError(f"'{node.name()}' is {what}; choose a paint layer (or a group) with the sketch")
+        raise LayerError(f"'{node.name()}' is {what}; choose a paint layer (or a group) with the sketch")
     x, y, w, h = region(document, node, window)
     if w == 0 or h == 0:
-        raise ValueError(f"'{node.name()}' is empty" + (" inside the selection" if document.selection() else ""))
+        raise LayerError(f"'{node.name()}' is empty" + (" inside the selection" if document.selection() else ""))
     # a paint layer's own pixels; for groups, file and fill layers what they show
     data = bytes(node.pixelData(x, y, w, h) if kind == "paintlayer" else node.projectionPixelData(x, y, w, h))
-    cm, cd = node.colorModel(), node.colorDepth()
-    if not is_direct(cm, cd):
-        data = _convert(data, w, h, (cm, cd, node.colorProfile()), SRGB_U8)
-        cm, cd = SRGB_U8[:2]
-    grey = bytes_to_grey(data, w, h, cm, cd)
+    colour_model, depth = node.colorModel(), node.colorDepth()
+    if not is_direct(colour_model, depth):
+        data = _convert(data, w, h, (colour_model, depth, node.colorProfile()), SRGB_U8)
+        colour_model, depth = SRGB_U8[:2]
+    grey = bytes_to_grey(data, w, h, colour_model, depth)
     if grey.min() == 255:
-        raise ValueError(f"'{node.name()}' is empty: nothing is drawn on it")
+        raise LayerError(f"'{node.name()}' is empty: nothing is drawn on it")
     return grey, (x, y, w, h)
 
 
@@ -139,11 +138,12 @@ def write_lineart(document, sketch, lineart: np.ndarray, where: tuple[int, int, 
     x, y, w, h = where
     previous = linked_lineart(document, sketch)
     layer = document.createNode(previous.name() if previous else sketch.name() + SUFFIX, "paintlayer")
-    cm, cd = layer.colorModel(), layer.colorDepth()
-    if is_direct(cm, cd):
-        data = lineart_to_bytes(lineart, cm, cd)
+    colour_model, depth = layer.colorModel(), layer.colorDepth()
+    if is_direct(colour_model, depth):
+        data = lineart_to_bytes(lineart, colour_model, depth)
     else:
-        data = _convert(lineart_to_bytes(lineart, *SRGB_U8[:2]), w, h, SRGB_U8, (cm, cd, layer.colorProfile()))
+        data = _convert(lineart_to_bytes(lineart, *SRGB_U8[:2]), w, h, SRGB_U8,
+                        (colour_model, depth, layer.colorProfile()))
     layer.setPixelData(data, x, y, w, h)
     if previous is not None:
         layer.setOpacity(previous.opacity())
@@ -165,9 +165,9 @@ def write_lineart(document, sketch, lineart: np.ndarray, where: tuple[int, int, 
 class Job:
     """One run: read now, compute (here or in a thread), write on the GUI thread."""
 
-    def __init__(self, document, node, settings: Settings, options: Options = Options()):
+    def __init__(self, document, node, settings: Settings):
         self.document, self.node, self.settings = document, node, settings
-        self.engine = engine(options)
+        self.engine = engine(settings)
         self.engine.conditions(settings)  # bad settings fail before any work
         self.grey, self.where = read_sketch(document, node)
         self._cancel = threading.Event()
@@ -194,17 +194,24 @@ class Job:
                 done(self.compute(progress))
             except Cancelled:
                 failed("cancelled: the document is unchanged")
-            except Exception as e:  # reported in the docker, never lost in a thread
-                failed(f"{e.__class__.__name__}: {e}")
+            except SmartLineartError as e:
+                failed(str(e))
+            except Exception as e:  # a bug: logged with its traceback, never lost in a thread
+                failed(internal_error(e))
         t = threading.Thread(target=work, name="smart-lineart", daemon=True)
         t.start()
         return t
 
 
-def apply(document, node, thickness: float = 3.0, brush: str | None = None, faint: float | None = None,
-          wait: bool = True, options: Options = Options()):
-    """Scripting entry (see smart_lineart.apply)."""
-    job = Job(document, node, Settings(thickness, brush, faint), options)
+def apply(document, node, thickness: float = DEFAULTS.thickness, brush: str | None = DEFAULTS.brush,
+          faint: float | None = DEFAULTS.faint, wait: bool = True, settings: Settings = DEFAULTS):
+    """The scripting entry, `smart_lineart.apply`: turn `node` of `document` into lineart on a
+    new layer directly above it, or update the lineart layer an earlier run made from it.
+    Returns that layer (with wait=False: a Job, whose `start()` computes in a thread).
+    Raises ValueError (LayerError, SettingsError) for a node it cannot process (vector layer,
+    mask, empty layer or group) or settings out of range. `settings` supplies the backend,
+    device and memory cap."""
+    job = Job(document, node, replace(settings, thickness=thickness, brush=brush, faint=faint))
     if not wait:
         return job
     return job.write(job.compute())

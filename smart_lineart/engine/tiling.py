@@ -11,70 +11,25 @@ memory per pixel. Imports no Krita or Qt: the CLI, the tests and the plugin all 
 from __future__ import annotations
 
 import math
-import os
-from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
+from ..errors import Cancelled, MemoryCapError
+from ..settings import DEFAULTS, Settings
 from . import backends
-from .models import ModelInfo
+from .memory import MB, rss_mb
+from .model_card import ModelCard
 from .preprocess import Levels, bilinear, measure_levels, to_uint8
 
-MB = 1 << 20
 RESERVE_MB = 48  # headroom for the tile's input/output copies and allocator slack
 
 
-class Cancelled(Exception):
-    """The run was cancelled between tiles; nothing was written."""
-
-
-class SettingsError(ValueError):
-    """A slider value the model cannot honour (thickness out of range, unknown brush, ...)."""
-
-
-class MemoryCapError(Exception):
-    """Even the smallest tile does not fit under the memory cap."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    thickness: float = 3.0
-    brush: str | None = None  # None: the model's first preset
-    faint: float | None = None  # None: the model's default
-
-
-def rss_mb() -> float:
-    """Current resident memory of this process (Linux: exact; elsewhere an upper guess)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MB
-    except (OSError, ValueError, AttributeError):
-        import resource  # peak, not current: errs on the safe (smaller tile) side
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak / (MB if os.uname().sysname == "Darwin" else 1024)
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process image. Linux: VmHWM, which starts afresh at exec;
-    getrusage's ru_maxrss does not, and reports a big parent's peak in a small child."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (MB if os.uname().sysname == "Darwin" else 1024)
-
-
 class Engine:
-    def __init__(self, model: ModelInfo, backend: str = "auto", device: str = "auto",
-                 max_memory_mb: float = 768, tile: int | None = None):
-        self.model = model
-        self.runner = backends.load(model.path, backend, device)
+    def __init__(self, card: ModelCard, backend: str = DEFAULTS.backend, device: str = DEFAULTS.device,
+                 max_memory_mb: float = DEFAULTS.max_memory_mb, tile: int | None = None):
+        self.card = card
+        self.runner = backends.load(card.path, backend, device)
         self.max_memory_mb = max_memory_mb
         self.tile = tile  # fixed core tile size (tests, benchmarks); None: from the memory cap
 
@@ -85,52 +40,40 @@ class Engine:
     def scale(self, thickness: float) -> int:
         """1, or 2 for lines thicker than the network draws: it then draws half as thick on a
         half-size image, and the result is enlarged (global resampling, so tiling is unaffected)."""
-        return 1 if thickness <= self.model.network_thickness_range[1] else 2
+        return 1 if thickness <= self.card.network_thickness_range[1] else 2
 
-    def brush(self, s: Settings) -> str:
-        """The preset to draw with: the requested one, or the model's first."""
-        if s.brush is None:
-            return self.model.brushes[0]
-        if s.brush not in self.model.brushes:
-            raise SettingsError(f"unknown brush {s.brush!r}; this model has: {', '.join(self.model.brushes)}")
-        return s.brush
-
-    def conditions(self, s: Settings) -> dict[str, np.ndarray]:
-        lo, hi = self.model.thickness_range
-        if not (lo <= s.thickness <= hi) or not math.isfinite(s.thickness):
-            raise SettingsError(f"thickness {s.thickness:g} px is outside this model's range {lo:g}-{hi:g} px")
-        net_thickness = s.thickness / self.scale(s.thickness)
-        faint = self.model.default_faint if s.faint is None else s.faint
-        if not 0.0 <= faint <= 1.0:
-            raise SettingsError(f"faint-line threshold {faint:g} is outside 0-1")
-        brush = np.zeros((1, len(self.model.brushes)), np.float32)
-        brush[0, self.model.brushes.index(self.brush(s))] = 1.0
-        return {"thickness": np.array([[net_thickness]], np.float32), "brush": brush,
-                "faint": np.array([[faint]], np.float32)}
+    def conditions(self, settings: Settings) -> dict[str, np.ndarray]:
+        """The network's conditioning inputs; SettingsError for settings the model cannot honour."""
+        settings.check(self.card)
+        brush = np.zeros((1, len(self.card.brushes)), np.float32)
+        brush[0, self.card.brushes.index(settings.brush_for(self.card))] = 1.0
+        t = settings.thickness
+        return {"thickness": np.array([[t / self.scale(t)]], np.float32), "brush": brush,
+                "faint": np.array([[settings.faint_for(self.card)]], np.float32)}
 
     def tile_core(self, h: int, w: int) -> tuple[int, int]:
         """Core tile height/width: as large as the memory cap allows, never larger than needed."""
-        m, margin = self.model.size_multiple, self.model.margin
+        m, margin = self.card.size_multiple, self.card.margin
         if self.tile:
             side = self.tile
         else:
             # the uint8 result is not resident yet when measured, so it is budgeted here
             free = self.max_memory_mb - rss_mb() - RESERVE_MB - h * w / MB
-            span = math.sqrt(max(free, 0) * MB / self.model.bytes_per_pixel)
+            span = math.sqrt(max(free, 0) * MB / self.card.bytes_per_pixel)
             side = int(span - 2 * margin) // m * m
             if side < m:
-                need = rss_mb() + RESERVE_MB + self.model.bytes_per_pixel * (m + 2 * margin) ** 2 / MB
-                raise MemoryCapError(f"--max-memory {self.max_memory_mb:g} MB is too small for this model "
+                need = rss_mb() + RESERVE_MB + self.card.bytes_per_pixel * (m + 2 * margin) ** 2 / MB
+                raise MemoryCapError(f"the memory cap of {self.max_memory_mb:g} MB is too small for this model "
                                      f"(needs about {need:.0f} MB)")
         up = lambda n: -(-n // m) * m  # noqa: E731
         return min(side, up(h)), min(side, up(w))
 
-    def run(self, grey: np.ndarray, settings: Settings = Settings(),
+    def run(self, grey: np.ndarray, settings: Settings = DEFAULTS,
             progress: Callable[[int, int], None] | None = None,
             cancelled: Callable[[], bool] | None = None, levels: Levels | None = None) -> np.ndarray:
         """grey: HxW uint8 sketch on white. Returns HxW uint8 lineart (255 = white)."""
         cond = self.conditions(settings)
-        finish = _levels_curve(*self.model.levels(self.brush(settings)))
+        finish = _levels_curve(*self.card.levels(settings.brush_for(self.card)))
         scale = self.scale(settings.thickness)
         if scale > 1:
             small = self._draw(_shrink(grey, scale), cond, finish, progress, cancelled, None)
@@ -143,7 +86,7 @@ class Engine:
         if levels is None:
             levels = measure_levels(grey)
         th, tw = self.tile_core(h, w)
-        margin, m = self.model.margin, self.model.size_multiple
+        margin, m = self.card.margin, self.card.size_multiple
         bottom, right = -(-h // m) * m, -(-w // m) * m  # the image padded to the size multiple
         out = np.empty((h, w), np.uint8)
         origins = [(y, x) for y in range(0, h, th) for x in range(0, w, tw)]

@@ -14,15 +14,13 @@ from typing import Protocol
 
 import numpy as np
 
+from ..errors import BackendError
+
 BACKENDS = ("openvino", "onnxruntime")
 DEVICES = ("CPU", "GPU", "NPU")
 
 # ONNX Runtime execution providers that count as a GPU, by platform
 _ORT_GPU = ("CUDAExecutionProvider", "DmlExecutionProvider", "CoreMLExecutionProvider", "ROCMExecutionProvider")
-
-
-class BackendError(Exception):
-    """The requested backend or device cannot be used here."""
 
 
 class Runner(Protocol):

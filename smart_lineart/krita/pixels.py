@@ -3,13 +3,13 @@
 Krita's `Node.pixelData()` returns the layer's native bytes: integer RGBA is stored in BGRA
 order, grey as (grey, alpha). Everything else (float RGBA with its usually linear profile,
 CMYK, Lab, ...) is converted by Krita itself through a temporary document (see
-krita_bridge), so colour management stays Krita's job. Numpy only: testable without Krita.
+krita.document), so colour management stays Krita's job. Numpy only: testable without Krita.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .preprocess import grey_on_white, to_uint8
+from ..engine.preprocess import grey_on_white, to_uint8
 
 # (colour model, depth) -> (numpy dtype, channel count, order of the channels in memory)
 DIRECT = {

@@ -6,19 +6,17 @@ for the command line but not inside Krita.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ..errors import ImageReadError
 from .preprocess import grey_on_white, to_uint8
 
 BAND_ROWS = 256  # rows converted to float at a time
 
 
-class ImageReadError(Exception):
-    """The input cannot be read as an image."""
-
-
-def _band_to_unit(band: "Image.Image") -> np.ndarray:  # noqa: F821
+def _band_to_unit(band: Any) -> np.ndarray:
     """A band of a Pillow image as float32 in [0, 1] with 1..4 channels."""
     a = np.asarray(band)
     if a.dtype == np.uint8:
