@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -12,11 +13,11 @@ from typing import NoReturn
 
 from . import __version__, log
 from .engine import backends
-from .engine.imageio import decode_cost, load_grey, save_lineart
-from .engine.memory import MB, rss_mb
+from .engine.imageio import inspect, load_grey, save_lineart
+from .engine.memory import MB
 from .engine.model_card import available_models, load_card, models_dir
-from .engine.tiling import Engine
-from .errors import Cancelled, SettingsError, SmartLineartError, UsageError
+from .engine.tiling import RESERVE_MB, Engine
+from .errors import Cancelled, MemoryCapError, OutputError, SettingsError, SmartLineartError, UsageError
 from .settings import DEFAULTS, Settings
 
 FLAGS = {"thickness": "--thickness", "brush": "--brush", "faint": "--faint", "backend": "--backend",
@@ -80,14 +81,59 @@ class _Progress:
 
 
 def _outputs(inputs: list[str], output: str) -> list[Path]:
-    if len(inputs) == 1 and not Path(output).is_dir():
-        return [Path(output)]
-    folder = Path(output)
-    folder.mkdir(parents=True, exist_ok=True)
-    names = [Path(i).stem + ".png" for i in inputs]
-    if len(set(names)) < len(names):
-        raise UsageError("several inputs share a file name; their outputs would overwrite each other")
-    return [folder / n for n in names]
+    """One output per input: the file itself (one input), else INPUT's name with .png in the
+    folder. Checked before any work: never an input, never two inputs onto one output."""
+    out = Path(output)
+    if len(inputs) == 1 and not out.is_dir() and not output.endswith(("/", os.sep)):
+        if out.suffix.lower() != ".png":
+            raise UsageError(f"{output}: the output is a PNG image, so its name must end in .png")
+        outs = [out]
+    else:
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"{output} is a file; with several inputs the output is a folder")
+        names = [Path(i).stem + ".png" for i in inputs]
+        if len(set(names)) < len(names):
+            raise UsageError("several inputs share a file name; their outputs would overwrite each other")
+        outs = [out / n for n in names]
+    sources = {_identity(Path(i)) for i in inputs}
+    for o in outs:
+        if _identity(o) in sources:
+            raise UsageError(f"{o} is one of the inputs; choose another output (a sketch is never overwritten)")
+    return outs
+
+
+def _identity(p: Path) -> tuple:
+    """The same file under any name (links, relative paths)."""
+    try:
+        st = p.stat()
+        return (st.st_dev, st.st_ino)
+    except OSError:
+        return (str(p.resolve()),)
+
+
+def _page(src: str, dst: Path, engine: Engine, settings: Settings, a: argparse.Namespace) -> None:
+    info = inspect(src)
+    if info.frames > 1:
+        print(f"smart_lineart: warning: {src} has {info.frames} pages or frames; only the first is inked",
+              file=sys.stderr)
+    h, w = info.height, info.width
+    # decoding holds the decoded file and its grey copy; the engine's stages are its own to
+    # budget; writing holds the result (the PNG streams in bands)
+    need = max(engine.fixed_mb + RESERVE_MB + (info.decoded_bytes + h * w) / MB,
+               engine.peak_mb(h, w, settings.thickness))
+    if need > settings.max_memory_mb:
+        raise MemoryCapError(f"{src} is {w}x{h}: it needs about {need:.0f} MB, over the memory cap of "
+                             f"{settings.max_memory_mb:g} MB")
+    grey = load_grey(src)
+    lineart = engine.run(grey, settings, progress=_Progress(Path(src).name, a.quiet))
+    del grey
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot write {dst}: {e.strerror or e}") from None
+    save_lineart(dst, lineart, a.transparent)
+    if not a.quiet:
+        print(f"wrote {dst}", file=sys.stderr)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -103,34 +149,30 @@ def run(argv: list[str] | None = None) -> int:
         raise UsageError("no output given: use -o OUTPUT")
     settings = Settings(a.thickness, a.brush, a.faint, a.backend, a.device, a.max_memory)
     settings.check_runtime()
+    outputs = _outputs(a.inputs, a.output)
     engine = Engine(load_card(a.model), a.backend, a.device, a.max_memory)
     engine.conditions(settings)  # validate the settings before reading any image
-    for src, dst in zip(a.inputs, _outputs(a.inputs, a.output)):
-        h, w, decoded = decode_cost(src)
-        # while decoding, the decoded file and its grey copy coexist; the result comes after the
-        # decoded file is freed, and the engine fits its tiles around it
-        need = rss_mb() + (decoded + h * w) / MB
-        if need > a.max_memory:
-            raise UsageError(f"{src} is {w}x{h}: decoding it needs about {need:.0f} MB, over --max-memory "
-                            f"{a.max_memory:g}")
-        grey = load_grey(src)
-        lineart = engine.run(grey, settings, progress=_Progress(Path(src).name, a.quiet))
-        del grey
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        save_lineart(dst, lineart, a.transparent)
-        if not a.quiet:
-            print(f"wrote {dst}", file=sys.stderr)
-    return 0
+    failed = 0
+    for src, dst in zip(a.inputs, outputs):
+        try:
+            _page(src, dst, engine, settings, a)
+        except SmartLineartError as e:  # this page only: the others are still inked
+            print(f"smart_lineart: error: {_message(e)}", file=sys.stderr)
+            failed += 1
+    if failed and len(outputs) > 1:
+        print(f"smart_lineart: {failed} of {len(outputs)} inputs failed", file=sys.stderr)
+    return 2 if failed else 0
+
+
+def _message(e: SmartLineartError) -> str:
+    return f"{FLAGS[e.setting]}: {e}" if isinstance(e, SettingsError) else str(e)
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         return run(argv)
-    except SettingsError as e:  # named by its flag
-        print(f"smart_lineart: error: {FLAGS[e.setting]}: {e}", file=sys.stderr)
-        return 2
     except SmartLineartError as e:
-        print(f"smart_lineart: error: {e}", file=sys.stderr)
+        print(f"smart_lineart: error: {_message(e)}", file=sys.stderr)
         return 2
     except Cancelled:
         print("smart_lineart: cancelled", file=sys.stderr)

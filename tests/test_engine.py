@@ -59,18 +59,20 @@ def test_progress_and_cancel_between_tiles(card, sketch):
 
 def test_tile_size_follows_memory_cap(card):
     engine = Engine(card)
-    base = rss_mb() + 8000 * 8000 / 2**20 + RESERVE_MB  # this process, the uint8 result, headroom
+    assert engine.fixed_mb >= rss_mb() * 0.9  # the CLI's cap is on the whole process
+    base = engine.fixed_mb + 2 * 8000 * 8000 / 2**20 + RESERVE_MB  # this process, sketch and result, headroom
     engine.max_memory_mb = base + 1024
     big = engine.tile_core(8000, 8000)
     engine.max_memory_mb = base + 100
     small = engine.tile_core(8000, 8000)
     assert big[0] > small[0] >= card.size_multiple
     assert all(s % card.size_multiple == 0 for s in big + small)
-    tile_mb = card.bytes_per_pixel * (small[0] + 2 * card.margin) ** 2 / 2**20
+    tile_mb = engine.run_mb + engine.bytes_per_pixel * (small[0] + 2 * card.margin) ** 2 / 2**20
     assert tile_mb <= 100
     engine.max_memory_mb = base
-    with pytest.raises(MemoryCapError, match="too small"):
+    with pytest.raises(MemoryCapError, match="8000x8000 page needs about"):
         engine.tile_core(8000, 8000)
+    assert Engine(card, whole_process=False).fixed_mb < 0.5 * engine.fixed_mb  # Krita: the plugin's own work
 
 
 def test_output_levels_apply_per_brush(card, sketch):

@@ -1,27 +1,71 @@
+"""--max-memory is a guarantee: the CLI's peak resident memory (VmHWM of its own process)
+stays under the cap for every page shape, flag, backend and batch, or the page is refused
+before any work with the memory it would need."""
+import subprocess
 
 import numpy as np
+import pytest
 from PIL import Image
 
+from smart_lineart.engine import backends
 from tests.conftest import ROOT
 from training import probe
 
+SHAPES = {"square": (3000, 3000), "wide 50:1": (300, 15000), "tall 1:50": (15000, 300)}
+FLAGS = {"plain": [], "transparent": ["--transparent"], "thickness 10": ["--thickness", "10"]} | \
+        {f"backend {b}": ["--backend", b] for b in backends.installed_backends()}
 
-def test_peak_rss_stays_under_max_memory_on_a_large_page(tmp_path, sketch):
-    import subprocess
-    h, w = 5000, 4000  # 20 MP: far more than one tile at this cap
-    page = np.full((h, w), 255, np.uint8)
-    page[:sketch.shape[0], :sketch.shape[1]] = sketch
-    page[-sketch.shape[0]:, -sketch.shape[1]:] = sketch
-    src = tmp_path / "page.png"
-    Image.fromarray(page).save(src)
-    cap = 450
-    res = subprocess.run(probe.command("cli", str(src), "-o", str(tmp_path / "o.png"), "--max-memory", str(cap),
-                                       "--quiet"), capture_output=True, text=True, cwd=ROOT)
-    assert res.returncode == 0, res.stderr
-    peak_mb = float(res.stderr.split("peak")[-1])
-    assert peak_mb < cap, f"peak RSS {peak_mb:.0f} MB over the {cap} MB cap"
-    out = np.asarray(Image.open(tmp_path / "o.png"))
-    assert out.shape == (h, w) and out[-200:, -200:].min() < 64  # the far corner was processed too
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory, sketch):
+    """Pages of each shape covered with the test sketch (grey PNG, as scans are)."""
+    folder = tmp_path_factory.mktemp("pages")
+    out = {}
+    for name, (h, w) in SHAPES.items():
+        reps = (-(-h // sketch.shape[0]), -(-w // sketch.shape[1]))
+        out[name] = folder / f"{name.split()[0]}.png"
+        Image.fromarray(np.tile(sketch, reps)[:h, :w]).save(out[name])
+    return out
+
+
+def cli_peak(args: list[str], tmp_path) -> tuple[int, float, str]:
+    res = subprocess.run(probe.command("cli", *args, "--quiet"), capture_output=True, text=True, cwd=ROOT)
+    return res.returncode, float(res.stderr.split("peak")[-1]), res.stderr
+
+
+def _check(rc: int, peak: float, err: str, cap: int) -> None:
+    assert "Traceback" not in err, err
+    assert peak < cap, f"peak {peak:.0f} MB over the {cap} MB cap\n{err}"
+    if rc != 0:  # refused: before any work, saying what it would need
+        assert rc == 2 and "needs about" in err, err
+
+
+CASES = [(s, f, 400) for s in SHAPES for f in FLAGS] + [("square", f, cap) for f in FLAGS for cap in (300, 768)]
+
+
+@pytest.mark.parametrize("shape, flags, cap", CASES, ids=[f"{s}-{f}-{c}" for s, f, c in CASES])
+def test_peak_stays_under_the_cap(pages, shape, flags, cap, tmp_path):
+    rc, peak, err = cli_peak([str(pages[shape]), "-o", str(tmp_path / "o.png"), "--max-memory", str(cap), *FLAGS[flags]],
+                             tmp_path)
+    _check(rc, peak, err, cap)
+    if rc == 0:
+        h, w = SHAPES[shape]
+        out = np.asarray(Image.open(tmp_path / "o.png"))
+        assert out.shape[:2] == (h, w)
+        ink = out[..., 3] > 128 if out.ndim == 3 else out < 128
+        assert ink[-300:, -300:].any()  # the far corner was processed too
+
+
+@pytest.mark.parametrize("cap", [300, 400, 768])
+def test_a_batch_of_pages_stays_under_the_cap(pages, cap, tmp_path):
+    """Memory left over from earlier pages must not push later ones over (or get them refused)."""
+    batch = [str(pages["square"])] + [str(tmp_path / f"p{i}.png") for i in range(4)]
+    for p in batch[1:]:
+        Image.open(pages["square"]).save(p)
+    rc, peak, err = cli_peak([*batch, "-o", str(tmp_path / "out"), "--max-memory", str(cap)], tmp_path)
+    _check(rc, peak, err, cap)
+    if rc == 0:
+        assert len(list((tmp_path / "out").iterdir())) == 5
 
 
 def test_image_too_big_for_the_cap_is_refused_before_decoding(tmp_path):
@@ -29,4 +73,4 @@ def test_image_too_big_for_the_cap_is_refused_before_decoding(tmp_path):
     src = tmp_path / "huge.png"
     Image.new("RGBA", (9000, 9000), (255, 255, 255, 0)).save(src)  # 324 MB decoded
     res = run_cli(str(src), "-o", str(tmp_path / "o.png"), "--max-memory", "300")
-    assert res.returncode == 2 and "over --max-memory 300" in res.stderr and "Traceback" not in res.stderr
+    assert res.returncode == 2 and "needs about" in res.stderr and "Traceback" not in res.stderr

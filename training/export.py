@@ -1,4 +1,5 @@
-"""Export a trained run to `models/<name>.onnx` and write its model card `models/<name>.json`.
+"""Export a trained run to `models/<name>.onnx` and write its model card `models/<name>.json`
+(or, with --remeasure, only measure a model's memory per pixel on this machine into its card).
 
     python -m training.export --run runs/lineart-v4 --name lineart-v4 --output-levels 0.2,0.85 pencil=0.1,0.95
 
@@ -15,7 +16,6 @@ from pathlib import Path
 
 import torch
 
-from smart_lineart.engine.model_card import tile_margin
 from training import probe
 from training.model import SIZE_MULTIPLE, LineartNet, macs_per_pixel, receptive_field
 from training.synth import BRUSHES, DEFAULT_FAINT, THICKNESS_RANGE
@@ -33,24 +33,43 @@ def export_onnx(model: LineartNet, path: Path) -> None:
                       opset_version=17, dynamo=False)
 
 
-def activation_bytes_per_pixel(path: Path, rf: int) -> float:
-    """Peak memory growth per tile pixel (margin included), measured through the engine in
-    each backend; the larger is kept, with headroom for allocator variation. Peak RSS varies
-    from process to process, so each size is measured PROBES times and the growth taken from
-    the largest big-tile and smallest small-tile peak: an underestimate would break the cap."""
-    margin = tile_margin(rf, SIZE_MULTIPLE)
-    worst = 0.0
-    for backend in ("onnxruntime", "openvino"):
-        rss: dict[int, list[float]] = {768: [], 1536: []}  # both above the import-time peak
-        for core, peaks in rss.items():
+def runtimes() -> list[tuple[str, str]]:
+    """(backend, precision) pairs this machine can measure: f32 everywhere, OpenVINO's bf16
+    where the CPU computes it natively (elsewhere OpenVINO falls back to f32)."""
+    import openvino as ov
+    native = "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    return [("onnxruntime", "f32"), ("openvino", "f32")] + ([("openvino", "bf16")] if native else [])
+
+
+def tile_memory(path: Path, rf: int) -> dict[str, tuple[float, float]]:
+    """Per runtime and precision: (bytes per tile pixel, MB a run needs beyond that and the
+    engine's fixed memory), measured through the engine at three tile sizes, PROBES fresh
+    processes each. Runtimes' peaks vary from run to run (ONNX Runtime's by +-15%), so the
+    figures are a line above every measured peak, with headroom: an underestimate would
+    break the cap."""
+    sizes = (512, 1024, 1536)  # the probe's page is one tile: its window is the core alone
+    out: dict[str, tuple[float, float]] = {}
+    for backend, precision in runtimes():
+        worst: dict[int, float] = {}  # the highest peak over the engine's fixed memory, MB
+        for core in sizes:
             for _ in range(PROBES):
-                out = subprocess.run(probe.command("tile", str(path), backend, str(core), str(rf),
+                res = subprocess.run(probe.command("tile", str(path), backend, precision, str(core), str(rf),
                                                    str(SIZE_MULTIPLE), str(len(BRUSHES))),
                                      capture_output=True, text=True, check=True, cwd=ROOT)
-                peaks.append(float(out.stdout.split()[-1]) * 2**20)
-        growth = max(rss[1536]) - min(rss[768])
-        worst = max(worst, growth / ((1536 + 2 * margin) ** 2 - (768 + 2 * margin) ** 2))
-    return round(worst * 1.15, 1)
+                fixed, peak = map(float, res.stdout.split()[-2:])
+                worst[core] = max(worst.get(core, 0.0), peak - fixed)
+        per_px = (worst[sizes[-1]] - worst[sizes[0]]) * 2**20 / (sizes[-1] ** 2 - sizes[0] ** 2) * 1.15
+        overhead = max(max(worst[c] - per_px * c * c / 2**20 for c in sizes), 0.0)
+        out[f"{backend}/{precision}"] = (round(per_px, 1), round(overhead * 1.1 + 4, 1))
+    return out
+
+
+def measure_memory(card: dict, path: Path) -> dict:
+    """The card's memory figures, measured on this machine: per runtime, and the worst."""
+    measured = tile_memory(path, card["receptive_field"])
+    return {"bytes_per_pixel": max(v[0] for v in measured.values()),
+            "bytes_per_pixel_by_runtime": {k: v[0] for k, v in measured.items()},
+            "tile_overhead_mb_by_runtime": {k: v[1] for k, v in measured.items()}}
 
 
 def training_stages(run: Path) -> list[dict]:
@@ -88,13 +107,26 @@ def output_levels(specs: list[str]) -> dict[str, list[float]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run", required=True)
-    ap.add_argument("--name", required=True)
+    ap.add_argument("--run")
+    ap.add_argument("--name")
     ap.add_argument("--out", default=str(ROOT / "models"))
     ap.add_argument("--output-levels", nargs="*", default=[], metavar="[BRUSH=]BLACK,WHITE",
                     help="levels applied to the network's output, chosen with `evaluate --levels`: one curve "
                          "for every brush, then per-brush exceptions (default: none)")
+    ap.add_argument("--remeasure", metavar="MODEL.onnx",
+                    help="only measure an exported model's memory per pixel on this machine into its card "
+                         "(a machine whose CPU computes in another precision needs its own figure)")
     a = ap.parse_args()
+    if a.remeasure:
+        path = Path(a.remeasure)
+        card = json.loads(path.with_suffix(".json").read_text())
+        card |= measure_memory(card, path)
+        path.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
+        print(f"{path.with_suffix('.json')}: bytes per pixel {card['bytes_per_pixel_by_runtime']}, "
+              f"MB per run {card['tile_overhead_mb_by_runtime']}")
+        return
+    if not (a.run and a.name):
+        ap.error("--run and --name are required")
     run = Path(a.run)
     best = torch.load(run / "best.pt", weights_only=False)
     model = LineartNet(len(BRUSHES))
@@ -119,7 +151,6 @@ def main() -> None:
         "output_levels": output_levels(a.output_levels),
         "receptive_field": receptive_field(model),
         "size_multiple": SIZE_MULTIPLE,
-        "bytes_per_pixel": activation_bytes_per_pixel(onnx_path, receptive_field(model)),
         "inputs": {"image": "float32 (1,1,H,W), white=1 ink=0, H and W multiples of size_multiple",
                    "thickness": "float32 (1,1) px", "brush": "float32 (1,K) one-hot over brushes",
                    "faint": "float32 (1,1) in [0,1]"},
@@ -137,6 +168,7 @@ def main() -> None:
                      "stages": stages},
         "metrics": old.get("metrics", {}),
     }
+    card |= measure_memory(card, onnx_path)
     card_path.write_text(json.dumps(card, indent=1) + "\n")
     print(f"wrote {onnx_path} and {card_path}")
 

@@ -26,9 +26,16 @@ _ORT_GPU = ("CUDAExecutionProvider", "DmlExecutionProvider", "CoreMLExecutionPro
 class Runner(Protocol):
     name: str
     device: str
+    precision: str  # what it computes in: "f32", "bf16", "f16" (activation memory depends on it)
 
     def run(self, image: np.ndarray, cond: dict[str, np.ndarray]) -> np.ndarray:
         """image (1,1,H,W) float32 -> (1,1,H,W) float32; cond: thickness, brush, faint."""
+
+    def release(self) -> None:
+        """Free per-run buffers (the next run allocates them again)."""
+
+
+INPUTS = {"image", "thickness", "brush", "faint"}  # what a lineart model takes (CONTRACT)
 
 
 def installed_backends() -> list[str]:
@@ -75,16 +82,24 @@ class _OpenVino:
     name: str
     device: str
     model_path: Path
+    precision: str = ""  # "": the device's default (bf16 where the CPU has it natively)
 
     def __post_init__(self) -> None:
         import openvino as ov
+        from openvino.frontend import FrontEndManager
+        self._req = None
         core = ov.Core()
-        model = core.read_model(str(self.model_path))
+        onnx = FrontEndManager().load_by_framework("onnx")  # only ONNX: other readers log raw bytes
+        model = onnx.convert(onnx.load(str(self.model_path)))
         if self.device == "NPU":  # the NPU compiles static shapes only: one per tile size
             self._model, self._core, self._compiled = model, core, {}
+            self.precision = self.precision or "f16"
         else:
-            self._compiled = core.compile_model(model, self.device, {"PERFORMANCE_HINT": "LATENCY"})
-        self._inputs = [i.get_any_name() for i in model.inputs]
+            config = {"PERFORMANCE_HINT": "LATENCY"} | ({"INFERENCE_PRECISION_HINT": self.precision} if self.precision else {})
+            compiled = core.compile_model(model, self.device, config)
+            self.precision = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+            self._compiled = compiled
+        _check_inputs({i.get_any_name() for i in model.inputs}, len(model.outputs))
 
     def _request(self, shape: tuple[int, ...]):
         if isinstance(self._compiled, dict):
@@ -93,7 +108,7 @@ class _OpenVino:
                 m.reshape({"image": list(shape)})
                 self._compiled[shape] = self._core.compile_model(m, self.device)
             return self._compiled[shape].create_infer_request()
-        if not hasattr(self, "_req"):
+        if self._req is None:
             self._req = self._compiled.create_infer_request()
         return self._req
 
@@ -102,12 +117,18 @@ class _OpenVino:
         req.infer({"image": image, **cond})
         return req.get_output_tensor(0).data  # valid until the next run; the engine consumes it first
 
+    def release(self) -> None:
+        self._req = None
+        if not isinstance(self._compiled, dict):
+            self._compiled.release_memory()  # dropping the request alone keeps its buffers
+
 
 @dataclass
 class _OnnxRuntime:
     name: str
     device: str
     model_path: Path
+    precision: str = "f32"
 
     def __post_init__(self) -> None:
         import onnxruntime as ort
@@ -118,22 +139,47 @@ class _OnnxRuntime:
         providers = ["CPUExecutionProvider"]
         if self.device == "GPU":
             providers = [p for p in ort.get_available_providers() if p in _ORT_GPU] + providers
+        opts.log_severity_level = 3  # errors reach the user as one line, not as the runtime's log
+        ort.set_default_logger_severity(3)
         self._session = ort.InferenceSession(str(self.model_path), opts, providers=providers)
+        _check_inputs({i.name for i in self._session.get_inputs()}, len(self._session.get_outputs()))
 
     def run(self, image: np.ndarray, cond: dict[str, np.ndarray]) -> np.ndarray:
         return self._session.run(None, {"image": image, **cond})[0]
 
+    def release(self) -> None:
+        pass  # no arena: ONNX Runtime frees a run's buffers itself
+
+
+def _check_inputs(names: set[str], outputs: int) -> None:
+    if names != INPUTS or outputs != 1:
+        raise BackendError(f"it takes {', '.join(sorted(names)) or 'nothing'} and gives {outputs} outputs; a lineart "
+                           f"model takes {', '.join(sorted(INPUTS))} and gives the lineart")
+
 
 @functools.cache
-def _load(model_path: Path, backend: str, device: str) -> Runner:
+def _load(model_path: Path, backend: str, device: str, precision: str) -> Runner:
     cls = _OpenVino if backend == "openvino" else _OnnxRuntime
     try:
-        return cls(backend, device, model_path)
-    except Exception as e:  # the runtimes raise their own types for a corrupt model file
-        raise BackendError(f"{backend} could not load {model_path.name} on {device}: {e}".splitlines()[0]) from e
+        return cls(backend, device, model_path, *([precision] if precision else []))
+    except BackendError as e:
+        raise BackendError(f"{model_path.name} is not a lineart model: {e}") from e
+    except Exception as e:  # the runtimes raise their own types (and raw bytes) for a corrupt file
+        raise BackendError(f"{backend} could not load {model_path.name} on {device}: {_plain(e)}") from e
 
 
-def load(model_path: str | os.PathLike, backend: str = "auto", device: str = "auto") -> Runner:
-    """The compiled model for this backend/device, loaded once per process."""
+def _plain(e: Exception) -> str:
+    """The telling line of a runtime's message (not where in its sources it failed), printable
+    and short."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    telling = [line for line in lines if not line.startswith(("Check ", "Exception from", "FrontEnd API failed"))]
+    line = (telling or lines or [e.__class__.__name__])[-1 if telling else 0]
+    text = "".join(c if c.isprintable() and c.isascii() else "?" for c in line)
+    return text[:160] + ("…" if len(text) > 160 else "")
+
+
+def load(model_path: str | os.PathLike, backend: str = "auto", device: str = "auto", precision: str = "") -> Runner:
+    """The compiled model for this backend/device, loaded once per process. precision: force
+    OpenVINO's ("f32", "bf16"; the export probe measures each); "": the device's default."""
     b, d = choose(backend, device)
-    return _load(Path(model_path).resolve(), b, d)
+    return _load(Path(model_path).resolve(), b, d, precision)

@@ -21,12 +21,21 @@ class ModelCard:
     network_thickness_range: tuple[float, float]  # what the network draws at full size
     receptive_field: int
     size_multiple: int
-    bytes_per_pixel: float  # measured peak activation memory per input pixel
+    bytes_per_pixel: float  # measured peak activation memory per input pixel, the worst runtime
     default_faint: float
     raw: dict = field(repr=False, compare=False, hash=False)  # the whole card as read
     # output levels (black point, white point) per brush, applied after the network: chosen at
     # export by measurement (training/evaluate.py --levels); missing = (0, 1), as drawn
     output_levels: dict[str, tuple[float, float]] = field(default_factory=dict, compare=False, hash=False)
+
+    def tile_memory(self, runtime: str) -> tuple[float, float]:
+        """(bytes per tile pixel, MB per run beyond that) of one runtime ("openvino/f32", ...):
+        as measured for it at export, else the worst runtime's figure and no overhead."""
+        def measured(key: str, default: float) -> float:
+            table = self.raw.get(key, {})
+            value = table.get(runtime) if isinstance(table, dict) else None
+            return float(value) if isinstance(value, (int, float)) and value >= 0 else default
+        return measured("bytes_per_pixel_by_runtime", self.bytes_per_pixel), measured("tile_overhead_mb_by_runtime", 0.0)
 
     def levels(self, brush: str) -> tuple[float, float]:
         return self.output_levels.get(brush, (0.0, 1.0))

@@ -18,6 +18,7 @@ DEEP_BLUE_RATIO = 2.5  # blue/red above this is a deep blue pen or pencil presse
 BLUE_RAMP = 0.15
 BLOCK = 16  # background is estimated per BLOCK x BLOCK cell, then smoothed
 MIN_INK_DARKNESS = 0.2  # below this the page is treated as (nearly) blank: no contrast boost
+BAND_PIXELS = 1 << 19  # pixels converted to float at a time: memory stays flat on any page shape
 MIN_PAPER = 0.05  # darkness is measured against at least this paper brightness: a uniformly
 # black image is blank paper, not solid ink
 
@@ -90,18 +91,23 @@ class Levels:
         return np.clip(x, 0.0, 1.0, out=x)
 
 
-def measure_levels(grey_u8: np.ndarray, band_rows: int = 1024) -> Levels:
+def band_rows(width: int, multiple: int = 1) -> int:
+    """Rows per band of a `width` px wide image: about BAND_PIXELS, a multiple of `multiple`."""
+    return max(BAND_PIXELS // max(width, 1) // multiple, 1) * multiple
+
+
+def measure_levels(grey_u8: np.ndarray) -> Levels:
     """Estimate paper brightness and main-stroke darkness of a whole uint8 grey image.
 
     Works through row bands so a huge page is never converted to float at once.
     """
     h, w = grey_u8.shape
-    background = _smooth(_block_paper(grey_u8, band_rows))
+    rows = band_rows(w, BLOCK)
+    background = _smooth(_block_paper(grey_u8, rows))
     paper_only = Levels(background, 1.0)  # normalised by paper alone: 1 - darkness
     hist = np.zeros(256, dtype=np.int64)
-    band_rows -= band_rows % BLOCK
-    for y0 in range(0, h, band_rows):
-        darkness = 1.0 - paper_only.apply(grey_u8[y0:y0 + band_rows], y0, 0)
+    for y0 in range(0, h, rows):
+        darkness = 1.0 - paper_only.apply(grey_u8[y0:y0 + rows], y0, 0)
         hist += np.bincount((darkness * 255.0).astype(np.uint8).ravel(), minlength=256)
     return Levels(background, _main_ink_darkness(hist))
 
@@ -111,7 +117,6 @@ def _block_paper(grey_u8: np.ndarray, band_rows: int) -> np.ndarray:
     h, w = grey_u8.shape
     bh, bw = -(-h // BLOCK), -(-w // BLOCK)
     out = np.empty((bh, bw), dtype=np.float32)
-    band_rows -= band_rows % BLOCK
     for y0 in range(0, h, band_rows):
         band = grey_u8[y0:y0 + band_rows]
         rows = band.shape[0]

@@ -4,9 +4,13 @@ The result is defined as the network applied to the whole image, padded with pap
 size multiple. Every tile carries `margin` >= half the receptive field of context on each
 side (up to the image's edge) and starts on the network's downsampling grid, so its core is
 exactly what the whole-image run computes there: cores are placed side by side and no seam
-can appear. Only one tile at a time exists
-as float32; the tile size follows from the memory cap and the model's measured activation
-memory per pixel. Imports no Krita or Qt: the CLI, the tests and the plugin all use it.
+can appear. Imports no Krita or Qt: the CLI, the tests and the plugin all use it.
+
+Memory: a run is budgeted before it starts. Its peak is the engine's fixed memory (measured
+once the model is loaded and has run a tile), the page-sized uint8 buffers of the stage, and
+one tile's activations (the card's measured bytes per pixel); everything else works in bands
+of BAND_PIXELS. The tile is as large as the cap allows; if even the smallest does not fit,
+MemoryCapError says how much is needed, before any work.
 """
 from __future__ import annotations
 
@@ -20,16 +24,33 @@ from ..settings import DEFAULTS, Settings
 from . import backends
 from .memory import MB, rss_mb
 from .model_card import ModelCard
-from .preprocess import Levels, bilinear, measure_levels, to_uint8
+from .preprocess import Levels, band_rows, bilinear, measure_levels, to_uint8
 
-RESERVE_MB = 48  # headroom for the tile's input/output copies and allocator slack
+RESERVE_MB = 48  # band buffers, the tile's own copies beyond the measured activations, allocator slack
+# per loaded runtime: the memory it took (model, compiled kernels, a first run's buffers), and the
+# part of that a run's request holds again each time it runs (freed between pages)
+_runner_mb: dict[int, tuple[float, float]] = {}
 
 
 class Engine:
     def __init__(self, card: ModelCard, backend: str = DEFAULTS.backend, device: str = DEFAULTS.device,
-                 max_memory_mb: float = DEFAULTS.max_memory_mb, tile: int | None = None):
+                 max_memory_mb: float = DEFAULTS.max_memory_mb, tile: int | None = None, whole_process: bool = True,
+                 precision: str = ""):
+        """whole_process: the cap is on this process's peak (the CLI); else on the engine's own
+        work only (inside Krita, whose own memory is not the plugin's to budget).
+        precision: force the runtime's ("f32", "bf16"; for measuring), else its default."""
         self.card = card
-        self.runner = backends.load(card.path, backend, device)
+        before = rss_mb()
+        self.runner = backends.load(card.path, backend, device, precision)
+        if id(self.runner) not in _runner_mb:
+            side = card.size_multiple + 2 * card.margin  # the smallest real tile: lazy allocations happen now
+            self.runner.run(np.ones((1, 1, side, side), np.float32), self.conditions(DEFAULTS))
+            running = rss_mb()
+            self.runner.release()
+            _runner_mb[id(self.runner)] = (max(running - before, 0.0), max(running - rss_mb(), 0.0))
+        runtime_mb, request_mb = _runner_mb[id(self.runner)]
+        self.fixed_mb = rss_mb() + request_mb if whole_process else runtime_mb
+        self.bytes_per_pixel, self.run_mb = card.tile_memory(f"{self.runner.name}/{self.runner.precision}")
         self.max_memory_mb = max_memory_mb
         self.tile = tile  # fixed core tile size (tests, benchmarks); None: from the memory cap
 
@@ -51,45 +72,83 @@ class Engine:
         return {"thickness": np.array([[t / self.scale(t)]], np.float32), "brush": brush,
                 "faint": np.array([[settings.faint_for(self.card)]], np.float32)}
 
-    def tile_core(self, h: int, w: int) -> tuple[int, int]:
-        """Core tile height/width: as large as the memory cap allows, never larger than needed."""
-        m, margin = self.card.size_multiple, self.card.margin
+    # memory ----------------------------------------------------------------------------------
+    def _tile_mb(self, side: int) -> float:
+        return self.run_mb + self.bytes_per_pixel * (side + 2 * self.card.margin) ** 2 / MB
+
+    def page_mb(self, h: int, w: int, thickness: float) -> tuple[float, float]:
+        """Page-sized buffers (MB) while tiles run, and in the stage after them (enlarging)."""
+        hw = h * w / MB
+        if self.scale(thickness) == 1:
+            return 2 * hw, 0.0  # the sketch and the result
+        small = math.ceil(h / 2) * math.ceil(w / 2) / MB
+        return hw + 2 * small, 2 * hw + small  # sketch, half-size sketch and result; sketch, result, full result
+
+    def peak_mb(self, h: int, w: int, thickness: float) -> float:
+        """The least peak a run of this page can have (with the smallest tile)."""
+        tiles, after = self.page_mb(h, w, thickness)
+        return self.fixed_mb + RESERVE_MB + max(tiles + self._tile_mb(self.card.size_multiple), after)
+
+    def check_fits(self, h: int, w: int, thickness: float, extra_mb: float = 0.0) -> None:
+        need = self.peak_mb(h, w, thickness) + extra_mb
+        if need > self.max_memory_mb:
+            raise MemoryCapError(f"a {w}x{h} page needs about {need:.0f} MB, over the memory cap of "
+                                 f"{self.max_memory_mb:g} MB")
+
+    def tile_core(self, h: int, w: int, page_mb: float | None = None) -> tuple[int, int]:
+        """Core tile height/width: as large as the memory cap allows, never larger than needed.
+        page_mb: the page-sized buffers alive while tiles run (default: sketch and result)."""
+        m = self.card.size_multiple
         if self.tile:
             side = self.tile
         else:
-            # the uint8 result is not resident yet when measured, so it is budgeted here
-            free = self.max_memory_mb - rss_mb() - RESERVE_MB - h * w / MB
-            span = math.sqrt(max(free, 0) * MB / self.card.bytes_per_pixel)
-            side = int(span - 2 * margin) // m * m
+            page = 2 * h * w / MB if page_mb is None else page_mb
+            free = self.max_memory_mb - self.fixed_mb - RESERVE_MB - page - self.run_mb
+            span = math.sqrt(max(free, 0) * MB / self.bytes_per_pixel)
+            side = int(span - 2 * self.card.margin) // m * m
             if side < m:
-                need = rss_mb() + RESERVE_MB + self.card.bytes_per_pixel * (m + 2 * margin) ** 2 / MB
-                raise MemoryCapError(f"the memory cap of {self.max_memory_mb:g} MB is too small for this model "
-                                     f"(needs about {need:.0f} MB)")
+                need = self.fixed_mb + RESERVE_MB + page + self._tile_mb(m)
+                raise MemoryCapError(f"a {w}x{h} page needs about {need:.0f} MB, over the memory cap of "
+                                     f"{self.max_memory_mb:g} MB")
         up = lambda n: -(-n // m) * m  # noqa: E731
         return min(side, up(h)), min(side, up(w))
 
+    # running -----------------------------------------------------------------------------------
     def run(self, grey: np.ndarray, settings: Settings = DEFAULTS,
             progress: Callable[[int, int], None] | None = None,
             cancelled: Callable[[], bool] | None = None, levels: Levels | None = None) -> np.ndarray:
         """grey: HxW uint8 sketch on white. Returns HxW uint8 lineart (255 = white)."""
         cond = self.conditions(settings)
         finish = _levels_curve(*self.card.levels(settings.brush_for(self.card)))
-        scale = self.scale(settings.thickness)
-        if scale > 1:
-            small = self._draw(_shrink(grey, scale), cond, finish, progress, cancelled, None)
-            return _enlarge(small, scale, grey.shape)
-        return self._draw(grey, cond, finish, progress, cancelled, levels)
+        h, w = grey.shape
+        if not self.tile:
+            self.check_fits(h, w, settings.thickness)
+        tiles_mb, _ = self.page_mb(h, w, settings.thickness)
+        if self.scale(settings.thickness) == 1:
+            return self._draw(grey, cond, finish, progress, cancelled, levels, tiles_mb)
+        small = self._draw(_shrink(grey, 2), cond, finish, progress, cancelled, None, tiles_mb)
+        return _enlarge(small, 2, grey.shape)
 
     def _draw(self, grey: np.ndarray, cond: dict[str, np.ndarray], finish: Callable[[np.ndarray], np.ndarray],
-              progress, cancelled, levels: Levels | None) -> np.ndarray:
+              progress, cancelled, levels: Levels | None, page_mb: float) -> np.ndarray:
         h, w = grey.shape
         if levels is None:
             levels = measure_levels(grey)
-        th, tw = self.tile_core(h, w)
-        margin, m = self.card.margin, self.card.size_multiple
-        bottom, right = -(-h // m) * m, -(-w // m) * m  # the image padded to the size multiple
+        th, tw = self.tile_core(h, w, page_mb)
         out = np.empty((h, w), np.uint8)
         origins = [(y, x) for y in range(0, h, th) for x in range(0, w, tw)]
+        try:
+            self._tiles(grey, out, levels, cond, finish, origins, th, tw, progress, cancelled)
+        finally:
+            self.runner.release()  # what comes next (enlarging, the next page) may need the memory
+        return out
+
+    def _tiles(self, grey: np.ndarray, out: np.ndarray, levels: Levels, cond: dict[str, np.ndarray],
+               finish: Callable[[np.ndarray], np.ndarray], origins: list[tuple[int, int]], th: int, tw: int,
+               progress, cancelled) -> None:
+        h, w = grey.shape
+        margin, m = self.card.margin, self.card.size_multiple
+        bottom, right = -(-h // m) * m, -(-w // m) * m  # the image padded to the size multiple
         for i, (y, x) in enumerate(origins):
             if cancelled is not None and cancelled():
                 raise Cancelled("cancelled")
@@ -98,12 +157,14 @@ class Engine:
             wy, wx = max(y - margin, 0), max(x - margin, 0)
             window = np.empty((min(y + th + margin, bottom) - wy, min(x + tw + margin, right) - wx), np.uint8)
             _read_window(grey, wy, wx, window)
-            pred = self.runner.run(levels.apply(window, wy, wx)[None, None], cond)[0, 0]
-            core = pred[y - wy:y - wy + min(th, h - y), x - wx:x - wx + min(tw, w - x)]
+            pred = self.runner.run(levels.apply(window, wy, wx)[None, None], cond)
+            if pred.shape != (1, 1) + window.shape:
+                raise backends.BackendError(f"model {self.card.path.name} returned {pred.shape[-2:]} pixels for "
+                                            f"{window.shape}: it is not a lineart model of this engine")
+            core = pred[0, 0, y - wy:y - wy + min(th, h - y), x - wx:x - wx + min(tw, w - x)]
             out[y:y + core.shape[0], x:x + core.shape[1]] = to_uint8(finish(core))
             if progress is not None:
                 progress(i + 1, len(origins))
-        return out
 
 
 def _levels_curve(lo: float, hi: float):
@@ -113,13 +174,17 @@ def _levels_curve(lo: float, hi: float):
 
 
 def _shrink(grey: np.ndarray, s: int) -> np.ndarray:
-    """Box-filter downscale by s (edges padded with paper)."""
+    """Box-filter downscale by s (edges padded with paper), in bands: no page-sized copy."""
     h, w = grey.shape
-    p = np.pad(grey, ((0, -h % s), (0, -w % s)), constant_values=255)
-    out = np.empty((p.shape[0] // s, p.shape[1] // s), np.uint8)
-    for y in range(0, out.shape[0], 512):  # bands: no whole-image float copy
-        band = p[y * s:(y + 512) * s].reshape(-1, s, out.shape[1], s).mean(axis=(1, 3))
-        out[y:y + band.shape[0]] = np.round(band)
+    oh, ow = -(-h // s), -(-w // s)
+    out = np.empty((oh, ow), np.uint8)
+    rows = band_rows(w * s)
+    for y in range(0, oh, rows):
+        src = grey[y * s:(y + rows) * s]
+        n = -(-src.shape[0] // s)
+        band = np.full((n * s, ow * s), 255, np.float32)
+        band[:src.shape[0], :w] = src
+        out[y:y + n] = np.round(band.reshape(n, s, ow, s).mean(axis=(1, 3)))
     return out
 
 
@@ -127,8 +192,9 @@ def _enlarge(small: np.ndarray, s: int, shape: tuple[int, int]) -> np.ndarray:
     """Bilinear upscale by s to `shape`, in bands."""
     h, w = shape
     out = np.empty(shape, np.uint8)
-    for y in range(0, h, 512):
-        n = min(512, h - y)
+    rows = band_rows(w)
+    for y in range(0, h, rows):
+        n = min(rows, h - y)
         out[y:y + n] = np.clip(bilinear(small, y, 0, n, w, cell=s) + 0.5, 0, 255)
     return out
 

@@ -47,7 +47,8 @@ def engine(settings: Settings) -> Engine:
     key = (settings.backend, settings.device, settings.max_memory_mb)
     if key not in _engines:
         settings.check_runtime()
-        _engines[key] = Engine(card(), settings.backend, settings.device, settings.max_memory_mb)
+        # the cap counts the plugin's own work, not the memory of Krita and its open documents
+        _engines[key] = Engine(card(), settings.backend, settings.device, settings.max_memory_mb, whole_process=False)
     return _engines[key]
 
 
@@ -59,8 +60,11 @@ def _krita():
 def region(document, node, window: tuple[int, int, int, int] | None = None) -> tuple[int, int, int, int]:
     """What to process: the layer's content, limited to the selection (or the given window,
     e.g. the preview's) and the canvas."""
-    b = node.bounds()
-    x0, y0, x1, y1 = b.x(), b.y(), b.x() + b.width(), b.y() + b.height()
+    if node.type() == "filllayer":  # a fill layer covers the canvas, whatever its bounds say
+        x0, y0, x1, y1 = 0, 0, document.width(), document.height()
+    else:
+        b = node.bounds()
+        x0, y0, x1, y1 = b.x(), b.y(), b.x() + b.width(), b.y() + b.height()
     sel = document.selection()
     limit = window or ((sel.x(), sel.y(), sel.width(), sel.height()) if sel is not None else None)
     if limit is not None and limit[2] > 0 and limit[3] > 0:
@@ -96,7 +100,11 @@ def read_sketch(document, node, window: tuple[int, int, int, int] | None = None
         raise LayerError(f"'{node.name()}' is {what}; choose a paint layer (or a group) with the sketch")
     x, y, w, h = region(document, node, window)
     if w == 0 or h == 0:
-        raise LayerError(f"'{node.name()}' is empty" + (" inside the selection" if document.selection() else ""))
+        b = node.bounds()
+        if b.width() == 0 or b.height() == 0:
+            raise LayerError(f"'{node.name()}' is empty: nothing is drawn on it")
+        where = "inside the selection" if document.selection() is not None else "on the canvas"
+        raise LayerError(f"'{node.name()}' has nothing {where}: its content lies outside")
     # a paint layer's own pixels; for groups, file and fill layers what they show
     data = bytes(node.pixelData(x, y, w, h) if kind == "paintlayer" else node.projectionPixelData(x, y, w, h))
     colour_model, depth = node.colorModel(), node.colorDepth()
@@ -104,6 +112,8 @@ def read_sketch(document, node, window: tuple[int, int, int, int] | None = None
         data = _convert(data, w, h, (colour_model, depth, node.colorProfile()), SRGB_U8)
         colour_model, depth = SRGB_U8[:2]
     grey = bytes_to_grey(data, w, h, colour_model, depth)
+    if grey.min() == grey.max() != 255:
+        raise LayerError(f"'{node.name()}' is one flat colour: there are no lines to ink")
     if grey.min() == 255:
         raise LayerError(f"'{node.name()}' is empty: nothing is drawn on it")
     return grey, (x, y, w, h)
