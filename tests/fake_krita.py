@@ -60,6 +60,9 @@ class Node:
     def pixelData(self, x, y, w, h) -> bytes:
         return self.px[y:y + h, x:x + w].tobytes()
 
+    def projectionPixelData(self, x, y, w, h) -> bytes:
+        return self.pixelData(x, y, w, h)
+
     def setPixelData(self, data, x, y, w, h) -> None:
         self.px[y:y + h, x:x + w] = np.frombuffer(data, np.uint8).reshape(h, w, 4)
 

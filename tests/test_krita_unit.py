@@ -58,6 +58,24 @@ def test_unusable_nodes_raise_and_change_nothing(doc):
     assert [n.name() for n in doc.root.children] == ["Sketch 1", "Empty"]
 
 
+def test_off_canvas_content_and_flat_fill_layers_are_told_apart_from_empty(doc):
+    class OffCanvas:  # content that lies entirely left of the canvas
+        def bounds(self): return Rect(-500, 10, 100, 100)
+
+    off = doc.createNode("Off", "paintlayer")
+    off.bounds = OffCanvas().bounds
+    with pytest.raises(ValueError, match="outside"):
+        krita_document.read_sketch(doc, off)
+    fill = doc.createNode("Fill", "filllayer")  # a fill layer covers the canvas, its bounds say nothing
+    fill.bounds = lambda: Rect(0, 0, 0, 0)
+    fill.px[...] = (128, 128, 128, 255)
+    with pytest.raises(ValueError, match="one flat colour"):
+        krita_document.read_sketch(doc, fill)
+    fill.px[20:23, :, :3] = 0  # a line on the fill: it is read like any layer
+    grey, where = krita_document.read_sketch(doc, fill)
+    assert where == (0, 0, doc.w, doc.h) and grey[21].max() < 10
+
+
 def test_write_and_rerun_replace_the_linked_layer(doc, sketch):
     s = doc.root.children[0]
     h, w = sketch.shape

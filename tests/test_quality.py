@@ -71,3 +71,71 @@ def test_faint_lines_are_dropped_and_light_lines_kept(engine):
 def test_light_blue_guides_are_dropped(engine):
     res = guides(engine, 4, 320, blue=True)
     assert res["removed_share"] >= 0.95 and res["precision@2"] >= 0.9, res
+
+
+# ---------------------------------------------------------------- what real roughs need (issue 11)
+
+def _line(p0, p1, width: float, darkness: float):
+    from training.curves import resample
+    from training.synth import Stroke
+    pts = resample(np.array([p0, p1], np.float64))
+    return Stroke(pts, np.full(len(pts), width), np.full(len(pts), darkness))
+
+
+def _cross_section(out: np.ndarray, x: int, y0: int, y1: int) -> np.ndarray:
+    return out[y0:y1, x - 10:x + 10].mean(axis=1)  # averaged along the lines
+
+
+def test_spot_black_stays_filled(engine):
+    """A pupil scribbled in with a pencil comes out solid black with a clean edge."""
+    from training.curves import ellipse_points
+    from training.figures import Fill
+    from training.synth import _draw, _fill_mask, _scribble, _sketch_strokes
+    rng = np.random.default_rng(TEST_SEED + 11)
+    size = 160
+    fill = Fill(ellipse_points(np.array([80.0, 80.0]), 14, 20, 0.3, 0, 2 * np.pi))
+    style = {"passes": [0.2, 0.5, 0.3, 0.0], "spread": 0.8, "overshoot": 2.0, "scratch": 0.0, "width": 1.6}
+    strokes = _scribble(rng, fill, size, style, 0.95) + _sketch_strokes(rng, fill.outline, True, style, 0.95)[0]
+    grey = to_uint8(1 - 0.8 * _draw(strokes, size, ss=3))
+    out = engine.run(grey, Settings(3.0)).astype(np.float32) / 255
+    inside = _fill_mask([Fill(ellipse_points(np.array([80.0, 80.0]), 10, 16, 0.3, 0, 2 * np.pi))], size, ss=1) > 0.5
+    assert (out[inside] < 0.35).mean() >= 0.95, f"only {(out[inside] < 0.35).mean():.2f} of the pupil is solid"
+
+
+def test_parallel_lines_stay_apart_and_passes_merge(engine):
+    """Two confident lines 4 px apart stay two lines; two passes of one line 2 px apart become one."""
+    from training.synth import _draw
+    size = 96
+    for gap, expect in ((4.0, 2), (2.0, 1)):
+        a = _line((20, 48 - gap / 2), (76, 48 - gap / 2), 1.3, 0.95)
+        b = _line((20, 48 + gap / 2), (76, 48 + gap / 2), 1.3, 0.95)
+        grey = to_uint8(1 - _draw([a, b], size, ss=4))
+        out = engine.run(grey, Settings(1.5)).astype(np.float32) / 255
+        profile = _cross_section(out, 48, 38, 58) < 0.5
+        runs = int(np.count_nonzero(np.diff(profile.astype(int)) == 1) + profile[0])
+        assert runs == expect, f"{gap} px apart: {runs} line(s), profile {np.round(_cross_section(out, 48, 38, 58), 2)}"
+
+
+def test_faint_line_survives_on_a_dim_grey_photo(engine):
+    """A light but intended pencil line (55% of the main strokes' darkness) on grey paper,
+    photographed dim with vignetting, noise and JPEG, is kept at the default threshold."""
+    import io
+
+    from PIL import Image
+
+    from training.synth import _draw
+    rng = np.random.default_rng(TEST_SEED + 12)
+    size = 256
+    main = [_line((20, 40 + 30 * i), (236, 50 + 30 * i), 1.4, 0.9) for i in range(3)]
+    faint = _line((30, 200), (226, 215), 1.4, 0.9 * 0.55)
+    ink = _draw(main + [faint], size, ss=3) * 0.6  # soft graphite
+    y, x = (np.mgrid[0:size, 0:size] / size - 0.5) * 2
+    page = 0.62 * (1 - 0.3 * (x * x + y * y) / 2)  # grey paper, dim light, darker corners
+    photo = np.clip(page * (1 - ink) + rng.normal(0, 0.01, ink.shape), 0, 1)
+    buf = io.BytesIO()
+    Image.fromarray(to_uint8(photo)).save(buf, "JPEG", quality=80)
+    grey = np.asarray(Image.open(buf))
+    out = engine.run(grey, Settings(2.0)).astype(np.float32) / 255
+    on_line = _draw([faint], size, ss=2) > 0.4
+    kept = (out < 0.5)[np.roll(on_line, 0)] | (out < 0.5)[np.roll(on_line, 1, axis=0)]
+    assert kept.mean() >= 0.8, f"only {kept.mean():.2f} of the faint line survives"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from smart_lineart import __version__
 from training import probe
 from training.model import SIZE_MULTIPLE, LineartNet, macs_per_pixel, receptive_field
 from training.synth import BRUSHES, DEFAULT_FAINT, THICKNESS_RANGE
@@ -142,6 +143,7 @@ def main() -> None:
     stages = training_stages(run)
     card = {
         "name": a.name,
+        "release": __version__,  # the plugin release the model first shipped in
         "description": "Rough sketch -> clean lineart. Fully convolutional conditioned U-Net (FiLM on thickness, "
                        "brush preset and faint-line threshold), no convolution at full resolution.",
         "brushes": list(BRUSHES),
@@ -156,8 +158,10 @@ def main() -> None:
                    "faint": "float32 (1,1) in [0,1]"},
         "parameters": sum(p.numel() for p in model.parameters()),
         "macs_per_pixel": macs_per_pixel(model),
-        "data": "Synthetic only: random clean curves rendered as rough sketches by training/synth.py "
-                "(no external images; the real sketches in shared/validation were only looked at).",
+        "data": "Synthetic only: random clean curves and structured parts (eyes with solid irises, hair locks, "
+                "hatching, spot blacks) rendered as rough sketches on varied paper and capture conditions by "
+                "training/synth.py and training/figures.py (no external images; the real roughs in shared/ were only "
+                "looked at and scored).",
         "recipe": " && ".join([s["command"] for s in stages]
                               + [f"python -m training.export --run {run.as_posix()} --name {a.name}"
                                  + (f" --output-levels {' '.join(a.output_levels)}" if a.output_levels else "")]),

@@ -135,6 +135,17 @@ def run(job, out, res) -> None:
         except ValueError as e:
             check(res, f"{name} raises ValueError", len(root.childNodes()) == count, str(e))
 
+    off = doc.createNode("Off the canvas", "paintlayer")  # content only outside the canvas
+    root.addChildNode(off, None)
+    off.setPixelData(sketch_bytes(grey[:64, :64], "RGBA", "U8"), -200, -200, 64, 64)
+    count = len(root.childNodes())
+    try:
+        smart_lineart.apply(doc, off)
+        check(res, "content off the canvas is told apart from an empty layer", False, "no error")
+    except ValueError as e:
+        check(res, "content off the canvas is told apart from an empty layer",
+              "outside" in str(e) and len(root.childNodes()) == count, str(e))
+
     group = doc.createGroupLayer("Sketch group")  # a group with content: its projection
     root.addChildNode(group, None)
     inner = doc.createNode("inner", "paintlayer")

@@ -1,0 +1,109 @@
+"""Real roughs, for looking and scoring only (never for training, never copied into the project):
+
+- a sheet of every rough in the given folders: rough | lineart at 2 px | at 3 px | the other
+  presets at 3 px (build/real-roughs.png);
+- scores of the pencil roughs that come with a clean drawing of the same subject (drawn
+  separately: resized to the rough, not pixel-aligned, so the scores are rough too), at the
+  clean drawing's own line width, against a plain threshold of the flattened scan.
+
+    python -m training.real --model models/lineart-v5.onnx ../shared/real-pencil ../shared/validation
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from smart_lineart.engine.imageio import load_grey
+from smart_lineart.engine.model_card import load_card
+from smart_lineart.engine.preprocess import measure_levels
+from smart_lineart.engine.tiling import Engine
+from smart_lineart.settings import Settings
+from training.metrics import INK, compare, line_width
+
+CELL = 300  # sheet cell height, px
+SPECK_PX = 20  # ink blobs smaller than this are specks
+
+
+def specks(img: np.ndarray) -> int:
+    """Ink blobs (8-connected) of fewer than SPECK_PX pixels."""
+    labels, n = ndimage.label(img < INK, structure=np.ones((3, 3)))
+    if n == 0:
+        return 0
+    sizes = np.bincount(labels.ravel())[1:]
+    return int((sizes < SPECK_PX).sum())
+
+
+def threshold_baseline(grey: np.ndarray) -> np.ndarray:
+    """What a plain threshold does: the scan flattened (paper to white, strokes to black) and
+    cut at half the main strokes' darkness."""
+    flat = measure_levels(grey).apply(grey, 0, 0)
+    return np.where(flat < 0.5, 0.0, 1.0).astype(np.float32)
+
+
+def score_pairs(engine: Engine, folder: Path) -> dict:
+    """Every rough_X.png with a clean_X.png: the metrics at the clean drawing's line width."""
+    rows: dict[str, dict] = {}
+    for clean_path in sorted(folder.glob("clean_*.png")):
+        roughs = sorted(folder.glob(clean_path.stem.replace("clean_", "rough_") + "*.png"))  # rough_penguin1.png
+        if not roughs:
+            continue
+        rough_path = roughs[0]
+        grey = load_grey(rough_path)
+        h, w = grey.shape
+        clean = np.asarray(Image.fromarray(load_grey(clean_path)).resize((w, h), Image.Resampling.LANCZOS),
+                           np.float32) / 255
+        width = float(np.clip(line_width(clean), *engine.card.thickness_range))
+        out = engine.run(grey, Settings(width)).astype(np.float32) / 255
+        base = threshold_baseline(grey)
+        pick = ("f1@2", "precision@2", "recall@2", "chamfer", "skeleton_ratio")
+        rows[rough_path.stem] = {"width": round(width, 2)} | \
+            {k: round(v, 3) for k, v in compare(out, clean).items() if k in pick} | {"specks": specks(out)} | \
+            {f"threshold_{k}": round(v, 3) for k, v in compare(base, clean).items() if k in ("f1@2", "chamfer")}
+    if rows:
+        rows["mean"] = {k: round(float(np.mean([r[k] for r in rows.values()])), 3) for k in next(iter(rows.values()))}
+    return rows
+
+
+def _cell(img: np.ndarray) -> np.ndarray:
+    h, w = img.shape
+    small = Image.fromarray(img).resize((max(int(w * CELL / h), 1), CELL), Image.Resampling.LANCZOS)
+    return np.pad(np.asarray(small), 3, constant_values=150)
+
+
+def sheet(engine: Engine, folders: list[Path], path: Path) -> None:
+    """One row per rough: rough | first preset at 2 px and 3 px | the other presets at 3 px."""
+    brushes = engine.card.brushes
+    rows = []
+    for folder in folders:
+        for src in sorted(folder.glob("*.png")):
+            if src.name.startswith("clean_"):
+                continue
+            grey = load_grey(src)
+            outs = [engine.run(grey, Settings(2.0, brushes[0])), engine.run(grey, Settings(3.0, brushes[0]))]
+            outs += [engine.run(grey, Settings(3.0, b)) for b in brushes[1:]]
+            rows.append(np.concatenate([_cell(a) for a in [grey, *outs]], axis=1))
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1])), constant_values=255) for r in rows]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate(rows, axis=0)).save(path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("folders", nargs="+", type=Path)
+    ap.add_argument("--model", help="model .onnx (default: the shipped default)")
+    ap.add_argument("--sheet", type=Path, default=Path("build/real-roughs.png"))
+    a = ap.parse_args()
+    engine = Engine(load_card(a.model))
+    sheet(engine, a.folders, a.sheet)
+    print(f"real-roughs sheet: {a.sheet}")
+    print(json.dumps({str(f): score_pairs(engine, f) for f in a.folders if any(f.glob("clean_*.png"))}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
