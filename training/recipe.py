@@ -2,7 +2,7 @@
 
     python -m training.recipe train    # every stage in order (resumable; finished ones skipped)
     python -m training.recipe export   # the last stage's best weights -> models/<name>.onnx + card
-    python -m training.recipe eval     # metrics into the card, sheets into docs/
+    python -m training.recipe eval     # metrics into the card; real roughs (../shared) sheet and scores
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPE = Path(__file__).with_name("recipe.json")
+REAL_ROUGHS = [ROOT.parent / "shared" / "real-pencil", ROOT.parent / "shared" / "validation"]
 
 
 def load() -> dict:
@@ -28,7 +29,10 @@ def commands(recipe: dict, step: str) -> list[list[str]]:
         return [py + ["training.export", "--run", recipe["stages"][-1]["run"], "--name", recipe["name"],
                       "--output-levels", *recipe["output_levels"]]]
     if step == "eval":
-        return [py + ["training.evaluate", "--model", f"models/{recipe['name']}.onnx", "--card"]]
+        model = f"models/{recipe['name']}.onnx"
+        real = [str(f) for f in REAL_ROUGHS if f.is_dir()]  # looked at and scored, never trained on
+        return [py + ["training.evaluate", "--model", model, "--card"]] + \
+            ([py + ["training.real", "--model", model, *real]] if real else [])
     raise SystemExit(f"unknown step {step!r}: train, export or eval")
 
 
