@@ -13,9 +13,11 @@ from typing import NoReturn
 
 from . import __version__, log
 from .engine import backends
-from .engine.imageio import inspect, load_grey, save_lineart
-from .engine.memory import MB
+from .engine.imageio import atomic_write, inspect, load_grey, save_lineart
+from .engine.memory import MB, steady_heap
 from .engine.model_card import available_models, load_card, models_dir
+from .engine.strokes import STROKE_BYTES_PER_PIXEL, extract
+from .engine.svg import to_svg
 from .engine.tiling import RESERVE_MB, Engine
 from .errors import Cancelled, MemoryCapError, OutputError, SettingsError, SmartLineartError, UsageError
 from .settings import DEFAULTS, Settings
@@ -45,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"cap on the tool's peak memory (default {DEFAULTS.max_memory_mb:g})")
     p.add_argument("--model", help="another .onnx model (its .json card beside it)")
     p.add_argument("--transparent", action="store_true", help="black lines on transparency instead of white")
+    p.add_argument("--svg", action="store_true", help="also write the lineart as vector strokes: OUTPUT with .svg")
+    p.add_argument("--close-gaps", type=float, default=0.0, metavar="PX",
+                   help="with --svg: join stroke ends that nearly meet, up to PX apart (default 0: off)")
     p.add_argument("--list", action="store_true", help="list backends, devices, models and presets, then exit")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--verbose", action="store_true", help="log details, and tracebacks of internal errors, on stderr")
@@ -120,7 +125,8 @@ def _page(src: str, dst: Path, engine: Engine, settings: Settings, a: argparse.N
     # decoding holds the decoded file and its grey copy; the engine's stages are its own to
     # budget; writing holds the result (the PNG streams in bands)
     need = max(engine.fixed_mb + RESERVE_MB + (info.decoded_bytes + h * w) / MB,
-               engine.peak_mb(h, w, settings.thickness))
+               engine.peak_mb(h, w, settings.thickness),
+               engine.fixed_mb + RESERVE_MB + (1 + STROKE_BYTES_PER_PIXEL * a.svg) * h * w / MB)
     if need > settings.max_memory_mb:
         raise MemoryCapError(f"{src} is {w}x{h}: it needs about {need:.0f} MB, over the memory cap of "
                              f"{settings.max_memory_mb:g} MB")
@@ -134,6 +140,12 @@ def _page(src: str, dst: Path, engine: Engine, settings: Settings, a: argparse.N
     save_lineart(dst, lineart, a.transparent)
     if not a.quiet:
         print(f"wrote {dst}", file=sys.stderr)
+    if a.svg:
+        vector = dst.with_suffix(".svg")
+        text = to_svg(extract(lineart, settings.thickness, a.close_gaps)).encode()
+        atomic_write(vector, lambda f: f.write(text))
+        if not a.quiet:
+            print(f"wrote {vector}", file=sys.stderr)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -150,6 +162,7 @@ def run(argv: list[str] | None = None) -> int:
     settings = Settings(a.thickness, a.brush, a.faint, a.backend, a.device, a.max_memory)
     settings.check_runtime()
     outputs = _outputs(a.inputs, a.output)
+    steady_heap()
     engine = Engine(load_card(a.model), a.backend, a.device, a.max_memory)
     engine.conditions(settings)  # validate the settings before reading any image
     failed = 0

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -132,25 +133,15 @@ def _scanlines(lineart: np.ndarray, y: int, n: int, transparent: bool) -> bytes:
     return out.tobytes()
 
 
-def save_lineart(path: str | Path, lineart: np.ndarray, transparent: bool = False) -> None:
-    """8-bit PNG (grey, or RGBA black on transparency), written in bands to a temporary file
-    in the same folder and renamed over `path` once complete. On any failure (full disk,
-    Ctrl-C) the temporary file is removed and `path` keeps what it had."""
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write a file through a temporary file in the same folder, renamed over `path` once
+    complete. On any failure (full disk, Ctrl-C) the temporary file is removed and `path` keeps
+    what it had."""
     path = Path(path)
-    h, w = lineart.shape
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
         with open(tmp, "wb") as f:
-            f.write(b"\x89PNG\r\n\x1a\n")
-            f.write(_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6 if transparent else 0, 0, 0, 0)))
-            z = zlib.compressobj(6)
-            rows = band_rows(w * (4 if transparent else 1))
-            for y in range(0, h, rows):
-                data = z.compress(_scanlines(lineart, y, rows, transparent))
-                if data:
-                    f.write(_chunk(b"IDAT", data))
-            f.write(_chunk(b"IDAT", z.flush()))
-            f.write(_chunk(b"IEND", b""))
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -159,3 +150,22 @@ def save_lineart(path: str | Path, lineart: np.ndarray, transparent: bool = Fals
         if isinstance(e, OSError):
             raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
         raise
+
+
+def save_lineart(path: str | Path, lineart: np.ndarray, transparent: bool = False) -> None:
+    """8-bit PNG (grey, or RGBA black on transparency), streamed in bands, written atomically."""
+    h, w = lineart.shape
+
+    def write(f: BinaryIO) -> None:
+        f.write(b"\x89PNG\r\n\x1a\n")
+        f.write(_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6 if transparent else 0, 0, 0, 0)))
+        z = zlib.compressobj(6)
+        rows = band_rows(w * (4 if transparent else 1))
+        for y in range(0, h, rows):
+            data = z.compress(_scanlines(lineart, y, rows, transparent))
+            if data:
+                f.write(_chunk(b"IDAT", data))
+        f.write(_chunk(b"IDAT", z.flush()))
+        f.write(_chunk(b"IEND", b""))
+
+    atomic_write(path, write)

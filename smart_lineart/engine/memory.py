@@ -55,3 +55,21 @@ def peak_rss_mb() -> float:
     except OSError:
         pass
     return _ru_maxrss_mb()
+
+
+def steady_heap() -> None:
+    """glibc raises its mmap threshold each time a large block is freed, so later page-sized
+    buffers come from the heap and stay resident after they are freed: a batch's later pages
+    would find earlier pages' memory still taken. A fixed threshold returns them to the system.
+    Called by the CLI (it owns its process); a no-op where the C library is not glibc."""
+    import ctypes
+    import ctypes.util
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        mallopt = libc.mallopt if libc is not None else None
+    except (OSError, AttributeError):
+        return
+    if mallopt is not None:
+        mallopt(-3, 256 << 10)  # M_MMAP_THRESHOLD: blocks from 256 KB on are mapped, and unmapped when freed
+        mallopt(-1, 4 << 20)  # M_TRIM_THRESHOLD: give back heap tops beyond 4 MB

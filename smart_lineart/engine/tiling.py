@@ -26,6 +26,7 @@ from .memory import MB, rss_mb
 from .model_card import ModelCard
 from .preprocess import Levels, band_rows, bilinear, measure_levels, to_uint8
 
+TILE_STEP = 64  # px: tile sides are multiples of this
 RESERVE_MB = 48  # band buffers, the tile's own copies beyond the measured activations, allocator slack
 # per loaded runtime: the memory it took (model, compiled kernels, a first run's buffers), and the
 # part of that a run's request holds again each time it runs (freed between pages)
@@ -49,6 +50,8 @@ class Engine:
             self.runner.release()
             _runner_mb[id(self.runner)] = (max(running - before, 0.0), max(running - rss_mb(), 0.0))
         runtime_mb, request_mb = _runner_mb[id(self.runner)]
+        # what a batch's later pages find resident beyond this (the runtime's buffers for the
+        # tile shape in use) they reuse; glibc's heap is kept from holding the rest (see steady_heap)
         self.fixed_mb = rss_mb() + request_mb if whole_process else runtime_mb
         self.bytes_per_pixel, self.run_mb = card.tile_memory(f"{self.runner.name}/{self.runner.precision}")
         self.max_memory_mb = max_memory_mb
@@ -105,7 +108,8 @@ class Engine:
             page = 2 * h * w / MB if page_mb is None else page_mb
             free = self.max_memory_mb - self.fixed_mb - RESERVE_MB - page - self.run_mb
             span = math.sqrt(max(free, 0) * MB / self.bytes_per_pixel)
-            side = int(span - 2 * self.card.margin) // m * m
+            step = max(m, TILE_STEP)  # few distinct tile shapes: a runtime keeps buffers per shape
+            side = int(span - 2 * self.card.margin) // step * step
             if side < m:
                 need = self.fixed_mb + RESERVE_MB + page + self._tile_mb(m)
                 raise MemoryCapError(f"a {w}x{h} page needs about {need:.0f} MB, over the memory cap of "
