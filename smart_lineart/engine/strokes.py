@@ -8,9 +8,9 @@ and spot blacks as filled shapes. Numpy only (it runs inside Krita's Python too)
 3. The centre-line pixels become a graph; paths run between end points and junctions (a T or an
    X keeps its junction; strokes meet there). Spurs shorter than the line is wide and fragments
    shorter than a dot are dropped.
-4. Each path is smoothed a little, simplified (Douglas-Peucker, 0.5 px) and drawn as a
-   Catmull-Rom curve through the kept points, i.e. cubic Béziers; where it turns sharply the
-   curve keeps a corner.
+4. Each path is simplified (Douglas-Peucker, SIMPLIFY_PX: the pixel stair-steps go, corners
+   stay) and drawn as a Catmull-Rom curve through the kept points, i.e. cubic Béziers; where it
+   turns sharply the curve keeps a corner.
 5. Optionally, end points that nearly meet (within `close_gaps` px, facing each other) are
    joined, so a fill tool fills each region.
 """
@@ -27,6 +27,7 @@ from .preprocess import band_rows
 INK_LEVEL = 128  # lineart pixels darker than this are ink
 STROKE_BYTES_PER_PIXEL = 6  # page-sized masks extraction holds at once (ink, blobs, lines, centre-line, width, a dilation)
 CORNER_DEG = 55.0  # a turn sharper than this between simplified segments is a corner
+SIMPLIFY_PX = 0.75  # Douglas-Peucker tolerance: drops the pixel stair-steps, keeps the shape
 _N8 = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]
 
 
@@ -171,18 +172,6 @@ def _simplify(p: np.ndarray, tol: float) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
-def _smooth(p: np.ndarray, closed: bool) -> np.ndarray:
-    """A 1-2-1 average (twice): the centre-line's pixel stair-steps, not its shape."""
-    out = p.astype(np.float64)
-    for _ in range(2):
-        if closed:
-            out = (np.roll(out, 1, 0) + 2 * out + np.roll(out, -1, 0)) / 4
-        elif len(out) > 2:
-            mid = (out[:-2] + 2 * out[1:-1] + out[2:]) / 4
-            out = np.concatenate([out[:1], mid, out[-1:]])
-    return out
-
-
 def extract(lineart: np.ndarray, thickness: float, close_gaps: float = 0.0) -> Strokes:
     """lineart: HxW uint8 (255 white). thickness: the line width it was drawn at (px)."""
     h, w = lineart.shape
@@ -205,8 +194,8 @@ def extract(lineart: np.ndarray, thickness: float, close_gaps: float = 0.0) -> S
             continue
         if length <= 3 and not ends_free and not closed:  # a step inside a junction's pixel cluster
             continue
-        pts = _smooth(arr[:, ::-1] + 0.5, closed)
-        keep = _simplify(pts, 0.5)
+        pts = arr[:, ::-1] + 0.5
+        keep = _simplify(pts, SIMPLIFY_PX)
         widths = width[arr[keep, 0], arr[keep, 1]].clip(1.0, 4 * thickness + 2)
         if closed and len(keep) > 2:
             keep = np.append(keep, keep[0])
@@ -258,19 +247,19 @@ def _runs(mask: np.ndarray) -> list[np.ndarray]:
     return [np.concatenate(rows)]
 
 
-def render_error(strokes: Strokes, sk: np.ndarray) -> float:
-    """Mean distance (px) from centre-line pixels to the fitted curves (sampled): fit quality."""
+def fit_error(strokes: Strokes, sk: np.ndarray) -> float:
+    """Mean distance (px) from the fitted curves (sampled) to the raster's centre-line pixels:
+    how closely the strokes follow the lineart."""
     samples = [_sample(p) for p in strokes.paths if len(p.points) > 1]
     if not samples or not sk.any():
         return 0.0
     curve = np.concatenate(samples)
     ys, xs = np.nonzero(sk)
-    pts = np.stack([xs + 0.5, ys + 0.5], 1)
-    best = np.full(len(pts), np.inf)
-    for chunk in range(0, len(curve), 2048):
-        c = curve[chunk:chunk + 2048]
-        d = np.hypot(pts[:, None, 0] - c[None, :, 0], pts[:, None, 1] - c[None, :, 1]).min(axis=1)
-        best = np.minimum(best, d)
+    centre = np.stack([xs + 0.5, ys + 0.5], 1)
+    best = np.full(len(curve), np.inf)
+    for chunk in range(0, len(centre), 2048):
+        c = centre[chunk:chunk + 2048]
+        best = np.minimum(best, np.hypot(curve[:, None, 0] - c[None, :, 0], curve[:, None, 1] - c[None, :, 1]).min(axis=1))
     return float(best.mean())
 
 
