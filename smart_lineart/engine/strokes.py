@@ -25,7 +25,8 @@ from .morphology import dilate, skeleton
 from .preprocess import band_rows
 
 INK_LEVEL = 128  # lineart pixels darker than this are ink
-STROKE_BYTES_PER_PIXEL = 6  # page-sized masks extraction holds at once (ink, blobs, lines, centre-line, width, a dilation)
+STROKE_BYTES_PER_PIXEL = 8  # page-sized arrays extraction holds at once: masks (ink, blobs, lines, centre-line,
+# a dilation's padded copy, neighbour codes: 1 byte each) and widths (float16)
 CORNER_DEG = 55.0  # a turn sharper than this between simplified segments is a corner
 SIMPLIFY_PX = 0.75  # Douglas-Peucker tolerance: drops the pixel stair-steps, keeps the shape
 _N8 = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]
@@ -82,7 +83,7 @@ def _centre_lines(lines: np.ndarray, lineart: np.ndarray, reach: int) -> tuple[n
     reach: each band's middle is exactly the whole-page result."""
     h, w = lines.shape
     sk = np.zeros((h, w), bool)
-    width = np.zeros((h, w), np.float32)
+    width = np.zeros((h, w), np.float16)
     rows = band_rows(w)
     margin = 2 * reach + 2
     for y in range(0, h, rows):
@@ -96,47 +97,60 @@ def _centre_lines(lines: np.ndarray, lineart: np.ndarray, reach: int) -> tuple[n
     return sk, width
 
 
-def _graph_paths(sk: np.ndarray) -> list[tuple[list[tuple[int, int]], bool]]:
-    """Pixel paths of a centre-line mask: between end points / junctions, and closed loops."""
+def _neighbour_codes(sk: np.ndarray) -> np.ndarray:
+    """Per centre-line pixel, a bit per direction of _N8 that leads to a neighbour: 8-connected,
+    but a diagonal only where no 4-connected pixel links the two already (a staircase is a
+    line, every pixel with 2 neighbours, not a row of junctions)."""
+    h, w = sk.shape
+    p = np.pad(sk, 1)
+    at = lambda dy, dx: p[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]  # noqa: E731
+    code = np.zeros((h, w), np.uint8)
+    for bit, (dy, dx) in enumerate(_N8):
+        link = at(dy, dx) if dy == 0 or dx == 0 else at(dy, dx) & ~at(dy, 0) & ~at(0, dx)
+        code |= (link & sk).astype(np.uint8) << bit
+    return code
+
+
+_STEPS = [[_N8[b] for b in range(8) if c >> b & 1] for c in range(256)]  # neighbour code -> offsets
+
+
+def _graph_paths(sk: np.ndarray) -> tuple[list[tuple[list[tuple[int, int]], bool]], dict[tuple[int, int], int]]:
+    """Pixel paths of a centre-line mask (between end points / junctions, and closed loops),
+    and every pixel's neighbour count."""
+    code = _neighbour_codes(sk)
     ys, xs = np.nonzero(sk)
-    pixels = set(zip(ys.tolist(), xs.tolist()))
+    codes = code[ys, xs].tolist()
+    del code
+    step_of = {p: _STEPS[c] for p, c in zip(zip(ys.tolist(), xs.tolist()), codes)}
+    degree = {p: len(steps) for p, steps in step_of.items()}
 
     def neighbours(p: tuple[int, int]) -> list[tuple[int, int]]:
-        """8-connected, but a diagonal neighbour only where no 4-connected pixel links the two
-        already: a staircase is a line (every pixel 2 neighbours), not a row of junctions."""
-        y, x = p
-        out = []
-        for dy, dx in _N8:
-            q = (y + dy, x + dx)
-            if q in pixels and (dy == 0 or dx == 0 or ((y + dy, x) not in pixels and (y, x + dx) not in pixels)):
-                out.append(q)
-        return out
+        return [(p[0] + dy, p[1] + dx) for dy, dx in step_of[p]]
 
-    degree = {p: len(neighbours(p)) for p in pixels}
-    nodes = {p for p, d in degree.items() if d != 2}
-    seen_edges: set[frozenset] = set()
+    nodes = [p for p, d in degree.items() if d != 2]
+    node_set = set(nodes)
+    seen_edges: set[tuple[tuple[int, int], tuple[int, int]]] = set()
     paths: list[tuple[list[tuple[int, int]], bool]] = []
     visited: set[tuple[int, int]] = set()
     for start in nodes:
         visited.add(start)
         for nxt in neighbours(start):
-            edge = frozenset((start, nxt))
-            if edge in seen_edges:
+            if (start, nxt) in seen_edges:
                 continue
             path, prev, cur = [start], start, nxt
-            seen_edges.add(edge)
+            seen_edges |= {(start, nxt), (nxt, start)}
             while True:
                 path.append(cur)
                 visited.add(cur)
-                if cur in nodes:
+                if cur in node_set:
                     break
-                step = [q for q in neighbours(cur) if q != prev and frozenset((cur, q)) not in seen_edges]
+                step = [q for q in neighbours(cur) if q != prev and (cur, q) not in seen_edges]
                 if not step:
                     break
-                seen_edges.add(frozenset((cur, step[0])))
+                seen_edges |= {(cur, step[0]), (step[0], cur)}
                 prev, cur = cur, step[0]
             paths.append((path, False))
-    for start in pixels - visited:  # loops without an end or a junction
+    for start in step_of.keys() - visited:  # loops without an end or a junction
         if start in visited:
             continue
         path, prev, cur = [start], start, start
@@ -149,7 +163,7 @@ def _graph_paths(sk: np.ndarray) -> list[tuple[list[tuple[int, int]], bool]]:
             visited.add(cur)
             path.append(cur)
         paths.append((path, True))
-    return paths
+    return paths, degree
 
 
 def _simplify(p: np.ndarray, tol: float) -> np.ndarray:
@@ -181,22 +195,26 @@ def extract(lineart: np.ndarray, thickness: float, close_gaps: float = 0.0) -> S
     r = half + 2
     core = ~dilate(~ink, r)
     blobs = dilate(core, r) & ink if core.any() else np.zeros_like(ink)
+    del core
     lines = ink & ~blobs
+    del ink
     sk, width = _centre_lines(lines, lineart, half + 3)
+    del lines
     out = Strokes(w, h)
     spur = max(2.0 * thickness, 4.0)
-    for pixels, closed in _graph_paths(sk):
+    paths, degree = _graph_paths(sk)
+    del sk
+    for pixels, closed in paths:
         arr = np.array(pixels)
         length = len(arr)
-        ends_free = not closed and sum(int(np.count_nonzero(sk[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2])) - 1 == 1
-                                       for y, x in (pixels[0], pixels[-1]))
+        ends_free = 0 if closed else int(degree[pixels[0]] == 1) + int(degree[pixels[-1]] == 1)
         if length < spur and (ends_free >= 1 or closed):  # a spur off a junction, or a fragment
             continue
         if length <= 3 and not ends_free and not closed:  # a step inside a junction's pixel cluster
             continue
         pts = arr[:, ::-1] + 0.5
         keep = _simplify(pts, SIMPLIFY_PX)
-        widths = width[arr[keep, 0], arr[keep, 1]].clip(1.0, 4 * thickness + 2)
+        widths = width[arr[keep, 0], arr[keep, 1]].astype(np.float32).clip(1.0, 4 * thickness + 2)
         if closed and len(keep) > 2:
             keep = np.append(keep, keep[0])
             widths = np.append(widths, widths[0])
