@@ -23,7 +23,7 @@ from .errors import Cancelled, MemoryCapError, OutputError, SettingsError, Smart
 from .settings import DEFAULTS, Settings
 
 FLAGS = {"thickness": "--thickness", "brush": "--brush", "faint": "--faint", "backend": "--backend",
-         "device": "--device", "max_memory_mb": "--max-memory"}  # Settings field -> flag
+         "device": "--device", "max_memory_mb": "--max-memory", "output": "--svg"}  # Settings field -> flag
 
 
 class _Parser(argparse.ArgumentParser):

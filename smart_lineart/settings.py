@@ -13,6 +13,7 @@ from .engine.model_card import ModelCard
 from .errors import SettingsError
 
 MEMORY_RANGE_MB = (64.0, float(1 << 20))  # a cap outside this is a typo, not a wish
+OUTPUTS = ("raster", "vector")  # a paint layer of pixels, or an editable vector layer of strokes
 GROUP = "smart_lineart"  # Krita settings group (kritarc)
 _OPTIONAL = ("brush", "faint")  # None: the model's own default
 
@@ -25,6 +26,7 @@ class Settings:
     backend: str = "auto"
     device: str = "auto"
     max_memory_mb: float = 768.0
+    output: str = OUTPUTS[0]
 
     def brush_for(self, card: ModelCard) -> str:
         """The preset to draw with: the chosen one, or the model's first."""
@@ -51,6 +53,8 @@ class Settings:
             raise SettingsError(f"unknown backend {self.backend!r}; choose from: auto, {', '.join(BACKENDS)}", "backend")
         if self.device not in ("auto",) + DEVICES:
             raise SettingsError(f"unknown device {self.device!r}; choose from: auto, {', '.join(DEVICES)}", "device")
+        if self.output not in OUTPUTS:
+            raise SettingsError(f"unknown output {self.output!r}; choose from: {', '.join(OUTPUTS)}", "output")
         lo, hi = MEMORY_RANGE_MB
         if not (math.isfinite(self.max_memory_mb) and lo <= self.max_memory_mb <= hi):
             raise SettingsError(f"memory cap {self.max_memory_mb:g} MB is outside {lo:.0f}-{hi:.0f} MB",

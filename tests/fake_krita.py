@@ -94,6 +94,8 @@ class Document:
     def setAnnotation(self, key, description, data): self.annotations[key] = bytes(data)
     def refreshProjection(self): pass
     def activeNode(self): return self.active
+    def resolution(self): return 300
+    def createVectorLayer(self, name): return VectorLayer(self, name)
 
     def add_sketch(self, grey: np.ndarray, colour=(0, 0, 0), name: str = "Sketch") -> Node:
         """A sketch layer: ink of `colour` (RGB) whose coverage is 255 - grey."""
@@ -105,12 +107,29 @@ class Document:
         return node
 
 
+class VectorLayer(Node):
+    """A vector layer: keeps the SVG it was given, one shape per <path>."""
+
+    def __init__(self, doc: Document, name: str):
+        super().__init__(doc, name, "vectorlayer")
+        self.svg: list[str] = []
+
+    def addShapesFromSvg(self, svg: str):
+        self.svg.append(svg)
+        return [object()] * svg.count("<path")
+
+    def shapes(self):
+        return [object()] * sum(s.count("<path") for s in self.svg)
+
+
 class App:
     """Krita.instance(): the settings store and the active document."""
 
     def __init__(self, document: Document | None = None):
         self.document = document
         self.store: dict[tuple[str, str], str] = {}
+
+    def version(self): return "5.3.4"
 
     def readSetting(self, group, key, default): return self.store.get((group, key), default)
     def writeSetting(self, group, key, value): self.store[(group, key)] = value

@@ -141,3 +141,32 @@ def test_lineart_is_black_ink_on_transparency(setup):
     gui.pump_until(lambda: c.job is None)
     layer = doc.root.children[1]
     assert layer.px[..., :3].max() == 0 and np.median(layer.px[..., 3]) == 0 and layer.px[..., 3].max() > 200
+
+
+def test_vector_output_makes_an_editable_vector_layer_in_points(setup, monkeypatch):
+    c, app, doc, gui, _ = setup
+    monkeypatch.setattr(krita_document, "_krita", lambda: app)
+    c.update(Settings(output="vector"))
+    assert c.run() == ""
+    assert gui.pump_until(lambda: c.job is None)
+    layer = doc.root.children[1]
+    assert layer.type() == "vectorlayer" and layer.name() == "Sketch 1 — lineart"
+    svg = layer.svg[0]
+    assert len(layer.shapes()) >= 5
+    assert "scale(0.24)" in svg  # 300 dpi: Krita's vector layers read points (72 per inch)
+    import re
+    width = float(re.search(r'<svg[^>]* width="([0-9.]+)"', svg).group(1))
+    assert abs(width - doc.w * 0.24) < 0.01  # the whole canvas, in points
+
+
+def test_vector_output_is_refused_where_krita_would_crash(setup, monkeypatch):
+    _, app, doc, _, _ = setup
+
+    class Old(type(app)):
+        def version(self): return "5.1.5"
+        def activeDocument(self): return None
+
+    monkeypatch.setattr(krita_document, "_krita", lambda: Old(doc))
+    with pytest.raises(ValueError, match="open in a window"):
+        krita_document.apply(doc, doc.root.children[0], output="vector")
+    assert [n.name() for n in doc.root.children] == ["Sketch 1"]

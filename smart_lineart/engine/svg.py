@@ -1,6 +1,6 @@
 """Strokes as SVG: each centre-line a cubic Bézier path stroked at its median width (round
-caps and joins), the spot blacks one filled path. Units are the image's pixels (Krita's
-`VectorLayer.addShapesFromSvg` reads them as points: the Krita side scales)."""
+caps and joins), the spot blacks one filled path. Units are the image's pixels unless scaled
+(Krita's `VectorLayer.addShapesFromSvg` reads points)."""
 from __future__ import annotations
 
 import numpy as np
@@ -25,11 +25,15 @@ def fill_data(runs: np.ndarray) -> str:
     return "".join(f"M{x0} {y}h{x1 - x0}v1h{x0 - x1}z" for y, x0, x1 in runs.tolist())
 
 
-def to_svg(strokes: Strokes, scale: float = 1.0) -> str:
-    """The SVG document; `scale` sets its size per pixel (e.g. px -> pt: 72 / dpi)."""
-    w, h = strokes.width * scale, strokes.height * scale
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(w)}" height="{_num(h)}" '
-           f'viewBox="0 0 {strokes.width} {strokes.height}">',
+def to_svg(strokes: Strokes, scale: float = 1.0, offset: tuple[int, int] = (0, 0),
+           canvas: tuple[int, int] | None = None) -> str:
+    """The SVG document. The strokes are drawn `offset` px into a canvas of `canvas` px (default:
+    their own size), every length times `scale` (e.g. 72 / dpi: Krita's vector layers read
+    points)."""
+    cw, ch = canvas or (strokes.width, strokes.height)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(cw * scale)}" height="{_num(ch * scale)}" '
+           f'viewBox="0 0 {_num(cw * scale)} {_num(ch * scale)}">',
+           f'<g transform="scale({_num(scale)}) translate({offset[0]} {offset[1]})">',
            '<g fill="none" stroke="#000" stroke-linecap="round" stroke-linejoin="round">']
     for p in strokes.paths:
         d = path_data(p)
@@ -38,5 +42,5 @@ def to_svg(strokes: Strokes, scale: float = 1.0) -> str:
     out.append("</g>")
     for runs in strokes.fills:
         out.append(f'<path fill="#000" d="{fill_data(runs)}"/>')
-    out.append("</svg>\n")
+    out.append("</g>\n</svg>\n")
     return "\n".join(out)

@@ -4,12 +4,13 @@ from __future__ import annotations
 import numpy as np
 from krita import DockWidget, Krita
 
-from ..settings import MEMORY_RANGE_MB, Settings
+from ..settings import MEMORY_RANGE_MB, OUTPUTS, Settings
 from .controller import Controller, backend_choices
 from .qt import QtCore, QtGui, QtWidgets
 
 Qt = QtCore.Qt
 THICKNESS_STEPS = 4  # slider steps per pixel
+OUTPUT_LABELS = {"raster": "Raster layer", "vector": "Vector layer"}
 _controller: Controller | None = None
 
 
@@ -68,6 +69,10 @@ class SmartLineartDocker(DockWidget):
         self.faint.setRange(0, 100)
         self.faint_label = QtWidgets.QLabel()
         self.brush = QtWidgets.QComboBox()
+        self.output = QtWidgets.QComboBox()
+        for key in OUTPUTS:
+            self.output.addItem(OUTPUT_LABELS[key], key)
+        self.output.setCurrentIndex(OUTPUTS.index(s.output) if s.output in OUTPUTS else 0)
         self.device = QtWidgets.QComboBox()
         self.memory = QtWidgets.QSpinBox()
         self.memory.setRange(*(int(v) for v in MEMORY_RANGE_MB))
@@ -87,13 +92,14 @@ class SmartLineartDocker(DockWidget):
         form.addRow("Thickness", _row(self.thickness, self.thickness_label))
         form.addRow("Faint lines", _row(self.faint, self.faint_label))
         form.addRow("Brush", self.brush)
+        form.addRow("Output", self.output)
         form.addRow("Device", self.device)
         form.addRow("Memory cap", self.memory)
-        controls = (self.thickness, self.faint, self.brush, self.device, self.memory)
+        controls = (self.thickness, self.faint, self.brush, self.output, self.device, self.memory)
         for w in controls:  # without a usable model there is nothing to set
             w.setEnabled(self.controller.ready)
-        signals = (self.thickness.valueChanged, self.faint.valueChanged,
-                   self.brush.currentIndexChanged, self.device.currentIndexChanged, self.memory.valueChanged)
+        signals = (self.thickness.valueChanged, self.faint.valueChanged, self.brush.currentIndexChanged,
+                   self.output.currentIndexChanged, self.device.currentIndexChanged, self.memory.valueChanged)
         for signal in signals:
             signal.connect(self._settings_changed)
 
@@ -130,7 +136,8 @@ class SmartLineartDocker(DockWidget):
         """The settings the controls show."""
         _, backend, device, _ = self._choices[self.device.currentIndex()] if self._choices else ("", "auto", "auto", True)
         return Settings(self.thickness.value() / THICKNESS_STEPS, self.brush.currentText() or None,
-                        self.faint.value() / 100, backend, device, float(self.memory.value()))
+                        self.faint.value() / 100, backend, device, float(self.memory.value()),
+                        OUTPUTS[max(self.output.currentIndex(), 0)])
 
     def _update_labels(self) -> None:
         self.thickness_label.setText(f"{self.thickness.value() / THICKNESS_STEPS:g} px")

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from ..engine.model_card import ModelCard, load_card
+from ..engine.strokes import extract
+from ..engine.svg import to_svg
 from ..engine.tiling import Engine
 from ..errors import Cancelled, LayerError, SmartLineartError
 from ..log import internal_error
@@ -143,11 +145,9 @@ def linked_lineart(document, sketch):
     return _find(document, uid) if uid else None
 
 
-def write_lineart(document, sketch, lineart: np.ndarray, where: tuple[int, int, int, int]):
-    """Fill a new layer, then put it above the sketch or in place of the previous lineart."""
+def _raster_layer(document, name: str, lineart: np.ndarray, where: tuple[int, int, int, int]):
     x, y, w, h = where
-    previous = linked_lineart(document, sketch)
-    layer = document.createNode(previous.name() if previous else sketch.name() + SUFFIX, "paintlayer")
+    layer = document.createNode(name, "paintlayer")
     colour_model, depth = layer.colorModel(), layer.colorDepth()
     if is_direct(colour_model, depth):
         data = lineart_to_bytes(lineart, colour_model, depth)
@@ -155,6 +155,36 @@ def write_lineart(document, sketch, lineart: np.ndarray, where: tuple[int, int, 
         data = _convert(lineart_to_bytes(lineart, *SRGB_U8[:2]), w, h, SRGB_U8,
                         (colour_model, depth, layer.colorProfile()))
     layer.setPixelData(data, x, y, w, h)
+    return layer
+
+
+def check_vector_output(document) -> None:
+    """Krita 5.1 parses vector shapes against the active document only (a script's document
+    without a window has none there, and Krita crashes): refuse before any work."""
+    app = _krita()
+    version = tuple(int(v) for v in app.version().split(".")[:2] if v.isdigit())
+    if version < (5, 2) and app.activeDocument() is None:
+        raise LayerError("a vector layer needs the document open in a window on Krita 5.1 (or Krita 5.2 or later)")
+
+
+def _vector_layer(document, name: str, lineart: np.ndarray, where: tuple[int, int, int, int], thickness: float):
+    """Editable strokes: each a vector shape (width, colour and path can be changed in Krita)."""
+    strokes = extract(lineart, thickness)
+    points_per_px = 72.0 / (document.resolution() or 72.0)  # Krita's vector layers read points
+    svg = to_svg(strokes, points_per_px, where[:2], (document.width(), document.height()))
+    layer = document.createVectorLayer(name)
+    layer.addShapesFromSvg(svg)
+    return layer
+
+
+def write_lineart(document, sketch, lineart: np.ndarray, where: tuple[int, int, int, int],
+                  output: str = DEFAULTS.output, thickness: float = DEFAULTS.thickness):
+    """Make the lineart layer (pixels, or vector strokes), then put it above the sketch or in
+    place of the previous lineart."""
+    previous = linked_lineart(document, sketch)
+    name = previous.name() if previous else sketch.name() + SUFFIX
+    layer = _vector_layer(document, name, lineart, where, thickness) if output == "vector" else \
+        _raster_layer(document, name, lineart, where)
     if previous is not None:
         layer.setOpacity(previous.opacity())
         layer.setVisible(previous.visible())
@@ -179,6 +209,8 @@ class Job:
         self.document, self.node, self.settings = document, node, settings
         self.engine = engine(settings)
         self.engine.conditions(settings)  # bad settings fail before any work
+        if settings.output == "vector":
+            check_vector_output(document)
         self.grey, self.where = read_sketch(document, node)
         self._cancel = threading.Event()
         self.seconds = 0.0
@@ -193,7 +225,8 @@ class Job:
         return out
 
     def write(self, lineart: np.ndarray):
-        return write_lineart(self.document, self.node, lineart, self.where)
+        return write_lineart(self.document, self.node, lineart, self.where, self.settings.output,
+                             self.settings.thickness)
 
     def start(self, progress: Callable[[int, int], None], done: Callable[[Any], None],
               failed: Callable[[str], None]) -> threading.Thread:
@@ -214,14 +247,16 @@ class Job:
 
 
 def apply(document, node, thickness: float = DEFAULTS.thickness, brush: str | None = DEFAULTS.brush,
-          faint: float | None = DEFAULTS.faint, wait: bool = True, settings: Settings = DEFAULTS):
+          faint: float | None = DEFAULTS.faint, wait: bool = True, settings: Settings = DEFAULTS,
+          output: str = DEFAULTS.output):
     """The scripting entry, `smart_lineart.apply`: turn `node` of `document` into lineart on a
     new layer directly above it, or update the lineart layer an earlier run made from it.
     Returns that layer (with wait=False: a Job, whose `start()` computes in a thread).
     Raises ValueError (LayerError, SettingsError) for a node it cannot process (vector layer,
     mask, empty layer or group) or settings out of range. `settings` supplies the backend,
-    device and memory cap."""
-    job = Job(document, node, replace(settings, thickness=thickness, brush=brush, faint=faint))
+    device and memory cap. output: "raster" (a paint layer) or "vector" (a vector layer of
+    editable strokes)."""
+    job = Job(document, node, replace(settings, thickness=thickness, brush=brush, faint=faint, output=output))
     if not wait:
         return job
     return job.write(job.compute())

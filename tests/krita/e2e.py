@@ -119,6 +119,8 @@ def run(job, out, res) -> None:
               [int((updated[:, w // 2 + 8:] < 128).sum()), int((first[:, w // 2 + 8:] < 128).sum())])
         doc.close()
 
+    vector_layer(k, grey, res)
+
     doc = k.createDocument(w, h, "bad nodes", "RGBA", "U8", "", 300.0)
     root = doc.rootNode()
     sketch = doc.createNode("Sketch", "paintlayer")
@@ -167,6 +169,47 @@ def run(job, out, res) -> None:
 
     doc.close()
     docker_screenshot(k, grey, out, res)
+
+
+def vector_layer(k, grey, res) -> None:
+    """output="vector": an editable vector layer of strokes above the sketch, where the raster
+    lineart is (Krita reads the SVG in points: the plugin scales by the resolution); a re-run
+    replaces it."""
+    h, w = grey.shape
+    doc = k.createDocument(w, h, "vector", "RGBA", "U8", "", 300.0)
+    root = doc.rootNode()
+    sketch = doc.createNode("Sketch", "paintlayer")
+    root.addChildNode(sketch, None)
+    sketch.setPixelData(sketch_bytes(grey, "RGBA", "U8"), 0, 0, w, h)
+    raster = read_lineart(smart_lineart.apply(doc, sketch), w, h)
+    if k.activeDocument() is None and k.version().startswith("5.1."):
+        count = len(root.childNodes())
+        try:
+            smart_lineart.apply(doc, sketch, output="vector")
+            check(res, "vector output without a window on Krita 5.1: refused", False, "no error")
+        except ValueError as e:
+            check(res, "vector output without a window on Krita 5.1: refused", len(root.childNodes()) == count, str(e))
+        doc.close()
+        return
+    layer = smart_lineart.apply(doc, sketch, output="vector")
+    kids = root.childNodes()
+    shapes = layer.shapes()
+    boxes = [s.boundingBox() for s in shapes]
+    to_px = 300.0 / 72.0
+    got = [min(b.left() for b in boxes) * to_px, min(b.top() for b in boxes) * to_px,
+           max(b.right() for b in boxes) * to_px, max(b.bottom() for b in boxes) * to_px] if boxes else []
+    ys, xs = np.nonzero(raster < 128)
+    want = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+    check(res, "vector output: a vector layer of strokes in place of the lineart layer, where the lines are",
+          layer.type() == "vectorlayer" and len(kids) == 2 and kids[1].uniqueId() == layer.uniqueId()
+          and len(shapes) >= 5 and got and max(abs(a - b) for a, b in zip(got, want)) < 8,
+          {"type": layer.type(), "layers": [n.name() for n in kids], "shapes": len(shapes), "bbox_px": got,
+           "raster_bbox": [int(v) for v in want]})
+    again = smart_lineart.apply(doc, sketch, output="vector")
+    check(res, "vector output: a re-run replaces the vector layer",
+          len(root.childNodes()) == 2 and again.uniqueId() != layer.uniqueId() and len(again.shapes()) == len(shapes),
+          [n.name() for n in root.childNodes()])
+    doc.close()
 
 
 def docker_screenshot(k, grey, out, res) -> None:
