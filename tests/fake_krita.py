@@ -125,12 +125,18 @@ class VectorLayer(Node):
 class App:
     """Krita.instance(): the settings store and the active document."""
 
-    def __init__(self, document: Document | None = None):
+    def __init__(self, document: Document | None = None, app_data: str = ""):
         self.document = document
         self.store: dict[tuple[str, str], str] = {}
+        self.app_data = app_data
+        self.extensions: list = []
+        self.factories: list = []
 
     def version(self): return "5.3.4"
 
     def readSetting(self, group, key, default): return self.store.get((group, key), default)
     def writeSetting(self, group, key, value): self.store[(group, key)] = value
     def activeDocument(self): return self.document
+    def getAppDataLocation(self): return self.app_data
+    def addExtension(self, extension): self.extensions.append(extension)
+    def addDockWidgetFactory(self, factory): self.factories.append(factory)
