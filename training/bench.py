@@ -24,8 +24,9 @@ from smart_lineart.engine import backends
 from smart_lineart.engine.imageio import load_grey, save_lineart
 from smart_lineart.engine.model_card import load_card
 from smart_lineart.engine.preprocess import measure_levels
+from smart_lineart.engine.strokes import extract
 from smart_lineart.engine.tiling import Engine
-from smart_lineart.settings import Settings
+from smart_lineart.settings import DEFAULTS, Settings
 from training import probe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,7 +128,8 @@ def main() -> None:
     s32 = timed(lambda: req.infer({"image": window, **feeds}))
     s16 = timed(lambda: engine.runner.run(window, feeds))
     diff = np.abs(req.infer({"image": window, **feeds})[0] - bf16_out).max() * 255
-    res["openvino_precision_1mp"] = {"bf16_seconds": round(s16, 3), "f32_seconds": round(s32, 3),
+    res["openvino_precision_1mp"] = {"default": engine.runner.precision, "default_seconds": round(s16, 3),
+                                     "f32_seconds": round(s32, 3),
                                      "max_abs_diff_of_255": round(float(diff), 2)}
     from training.simo2016 import export
     simo_path = WORK / "simo2016.onnx"
@@ -149,6 +151,7 @@ def main() -> None:
     res["cli_a4_max_memory_400"] = cli(a4, "--max-memory", "400")
     res["cli_64mp_max_memory_400"] = cli(page("64 MP", *SIZES["64 MP"]), "--max-memory", "400")
     res["cli_a4_onnxruntime"] = cli(a4, "--backend", "onnxruntime")
+    res["cli_a4_svg"] = cli(a4, "--svg")
 
     # where an A4 page's time goes (in process, auto backend; this process holds torch and the
     # 2016 net, so the cap is lifted: only time is measured here)
@@ -166,6 +169,10 @@ def main() -> None:
     t = time.perf_counter()
     save_lineart(WORK / "a4.png", out)
     stages["encode PNG"] = time.perf_counter() - t
+    t = time.perf_counter()
+    strokes = extract(out, DEFAULTS.thickness)
+    stages["strokes (for --svg)"] = time.perf_counter() - t
+    res["a4_strokes"] = len(strokes.paths)
     res["a4_stages_seconds"] = {k: round(v, 2) for k, v in stages.items()}
 
     (ROOT / "bench").mkdir(exist_ok=True)
@@ -184,7 +191,8 @@ def table(r: dict) -> str:
                  f"{s['best_runtime']} | {s['seconds_1mp'][s['best_runtime']]} | {s['gmacs_per_s']} | 1x |")
     lines.append(f"| CPU peak (float32 matmul) | | {', '.join(f'{b} {v}' for b, v in r['peak_gmacs_per_s'].items())} | |")
     o = r["openvino_precision_1mp"]
-    lines.append(f"| OpenVINO bf16 (default) vs f32, one 1 MP window | {o['bf16_seconds']} vs {o['f32_seconds']} | "
+    lines.append(f"| OpenVINO {o['default']} (default here) vs f32, one 1 MP window | {o['default_seconds']} vs "
+                 f"{o['f32_seconds']} | "
                  f"max diff {o['max_abs_diff_of_255']}/255 | |")
     lines += ["", "| CLI end to end (start-up included) | MP | seconds | peak RSS MB |", "|---|---|---|---|"]
     for name, v in r["cli"].items():
@@ -195,6 +203,8 @@ def table(r: dict) -> str:
     lines.append(f"| 64 MP, --max-memory 400 | 64 | {v.get('seconds', v.get('refused'))} | {v.get('peak_rss_mb', '-')} |")
     v = r["cli_a4_onnxruntime"]
     lines.append(f"| A4, --backend onnxruntime | 8.7 | {v['seconds']} | {v['peak_rss_mb']} |")
+    v = r["cli_a4_svg"]
+    lines.append(f"| A4, --svg (PNG and SVG) | 8.7 | {v['seconds']} | {v['peak_rss_mb']} |")
     lines += ["", "A4 in process: " + ", ".join(f"{k} {v} s" for k, v in r["a4_stages_seconds"].items())]
     return "\n".join(lines)
 
