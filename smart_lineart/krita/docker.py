@@ -55,7 +55,7 @@ class SmartLineartDocker(DockWidget):
         self.preview_timer.setSingleShot(True)
         self.preview_timer.setInterval(300)
         self.preview_timer.timeout.connect(self.controller.preview)
-        self.run_button.clicked.connect(self.controller.run)
+        self.run_button.clicked.connect(self._run)
         self.cancel_button.clicked.connect(self.controller.cancel)
         self._update_labels()
         self.controller.attach(self)
@@ -109,7 +109,9 @@ class SmartLineartDocker(DockWidget):
         self.device.setModel(items)
         for label, backend, device, ok in self._choices:
             self.device.addItem(label)
-            items.item(self.device.count() - 1).setEnabled(ok)
+            item = items.item(self.device.count() - 1)
+            if item is not None:
+                item.setEnabled(ok)
             if ok and (backend, device) == (s.backend, s.device):
                 self.device.setCurrentIndex(self.device.count() - 1)
 
@@ -143,6 +145,9 @@ class SmartLineartDocker(DockWidget):
         self.thickness_label.setText(f"{self.thickness.value() / THICKNESS_STEPS:g} px")
         self.faint_label.setText(f"{self.faint.value()} %")
 
+    def _run(self) -> None:
+        self.controller.run()  # why it could not start, if so, comes back through show_status
+
     def _settings_changed(self, *_: object) -> None:
         self._update_labels()
         self.controller.update(self.current())
@@ -168,7 +173,7 @@ class SmartLineartDocker(DockWidget):
             self.preview.setText(message)
             return
         h, w = lineart.shape
-        img = QtGui.QImage(np.ascontiguousarray(lineart).data, w, h, w, QtGui.QImage.Format.Format_Grayscale8).copy()
+        img = QtGui.QImage(lineart.tobytes(), w, h, w, QtGui.QImage.Format.Format_Grayscale8).copy()
         self.preview.setPixmap(QtGui.QPixmap.fromImage(img).scaled(
             self.preview.width(), self.preview.height(), Qt.AspectRatioMode.KeepAspectRatio,
             Qt.TransformationMode.SmoothTransformation))
