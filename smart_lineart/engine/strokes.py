@@ -114,56 +114,54 @@ def _neighbour_codes(sk: np.ndarray) -> np.ndarray:
 _STEPS = [[_N8[b] for b in range(8) if c >> b & 1] for c in range(256)]  # neighbour code -> offsets
 
 
-def _graph_paths(sk: np.ndarray) -> tuple[list[tuple[list[tuple[int, int]], bool]], dict[tuple[int, int], int]]:
-    """Pixel paths of a centre-line mask (between end points / junctions, and closed loops),
-    and every pixel's neighbour count."""
-    code = _neighbour_codes(sk)
-    ys, xs = np.nonzero(sk)
-    codes = code[ys, xs].tolist()
-    del code
-    step_of = {p: _STEPS[c] for p, c in zip(zip(ys.tolist(), xs.tolist()), codes)}
-    degree = {p: len(steps) for p, steps in step_of.items()}
+Pixel = tuple[int, int]
 
-    def neighbours(p: tuple[int, int]) -> list[tuple[int, int]]:
-        return [(p[0] + dy, p[1] + dx) for dy, dx in step_of[p]]
 
-    nodes = [p for p, d in degree.items() if d != 2]
-    node_set = set(nodes)
-    seen_edges: set[tuple[tuple[int, int], tuple[int, int]]] = set()
-    paths: list[tuple[list[tuple[int, int]], bool]] = []
-    visited: set[tuple[int, int]] = set()
-    for start in nodes:
-        visited.add(start)
-        for nxt in neighbours(start):
-            if (start, nxt) in seen_edges:
-                continue
-            path, prev, cur = [start], start, nxt
-            seen_edges |= {(start, nxt), (nxt, start)}
-            while True:
-                path.append(cur)
-                visited.add(cur)
-                if cur in node_set:
-                    break
-                step = [q for q in neighbours(cur) if q != prev and (cur, q) not in seen_edges]
-                if not step:
-                    break
-                seen_edges |= {(cur, step[0]), (step[0], cur)}
-                prev, cur = cur, step[0]
-            paths.append((path, False))
-    for start in step_of.keys() - visited:  # loops without an end or a junction
-        if start in visited:
-            continue
-        path, prev, cur = [start], start, start
-        visited.add(start)
-        while True:
-            step = [q for q in neighbours(cur) if q != prev and q not in visited]
+class _Graph:
+    """The centre-line pixels, each with its neighbours (see _neighbour_codes)."""
+
+    def __init__(self, sk: np.ndarray):
+        code = _neighbour_codes(sk)
+        ys, xs = np.nonzero(sk)
+        self.steps = {p: _STEPS[c] for p, c in zip(zip(ys.tolist(), xs.tolist()), code[ys, xs].tolist())}
+        self.degree = {p: len(steps) for p, steps in self.steps.items()}
+
+    def neighbours(self, p: Pixel) -> list[Pixel]:
+        return [(p[0] + dy, p[1] + dx) for dy, dx in self.steps[p]]
+
+    def paths(self) -> list[tuple[list[Pixel], bool]]:
+        """Pixel paths between end points and junctions, then the closed loops left over."""
+        nodes = {p for p, d in self.degree.items() if d != 2}
+        walked: set[tuple[Pixel, Pixel]] = set()  # steps taken, both ways
+        visited: set[Pixel] = set(nodes)
+        out: list[tuple[list[Pixel], bool]] = []
+        for start in nodes:
+            for nxt in self.neighbours(start):
+                if (start, nxt) not in walked:
+                    out.append((self._walk(start, nxt, nodes, walked, visited), False))
+        for start in self.steps.keys() - visited:  # loops without an end or a junction
+            if start not in visited:
+                visited.add(start)
+                out.append((self._walk(start, start, set(), walked, visited, loop=True), True))
+        return out
+
+    def _walk(self, start: Pixel, nxt: Pixel, nodes: set[Pixel], walked: set, visited: set[Pixel],
+              loop: bool = False) -> list[Pixel]:
+        """Follow the line from `start` through `nxt` until a node, a dead end, or (loop) back."""
+        path, prev, cur = [start], start, nxt
+        if not loop:
+            walked |= {(start, nxt), (nxt, start)}
+            path.append(cur)
+            visited.add(cur)
+        while cur not in nodes:
+            step = [q for q in self.neighbours(cur) if q != prev and (q not in visited if loop else (cur, q) not in walked)]
             if not step:
                 break
+            walked |= {(cur, step[0]), (step[0], cur)}
             prev, cur = cur, step[0]
-            visited.add(cur)
             path.append(cur)
-        paths.append((path, True))
-    return paths, degree
+            visited.add(cur)
+        return path
 
 
 def _simplify(p: np.ndarray, tol: float) -> np.ndarray:
@@ -202,9 +200,10 @@ def extract(lineart: np.ndarray, thickness: float, close_gaps: float = 0.0) -> S
     del lines
     out = Strokes(w, h)
     spur = max(2.0 * thickness, 4.0)
-    paths, degree = _graph_paths(sk)
+    graph = _Graph(sk)
     del sk
-    for pixels, closed in paths:
+    degree = graph.degree
+    for pixels, closed in graph.paths():
         arr = np.array(pixels)
         length = len(arr)
         ends_free = 0 if closed else int(degree[pixels[0]] == 1) + int(degree[pixels[-1]] == 1)
