@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 from training import probe
 
 SHAPES = {"square": (3000, 3000), "wide 50:1": (300, 15000), "tall 1:50": (15000, 300)}
-FLAGS = {"plain": [], "transparent": ["--transparent"], "thickness 10": ["--thickness", "10"]} | \
+FLAGS = {"plain": [], "transparent": ["--transparent"], "thickness 10": ["--thickness", "10"], "svg": ["--svg"]} | \
         {f"backend {b}": ["--backend", b] for b in backends.installed_backends()}
 
 

@@ -25,8 +25,8 @@ from .morphology import dilate, skeleton
 from .preprocess import band_rows
 
 INK_LEVEL = 128  # lineart pixels darker than this are ink
-STROKE_BYTES_PER_PIXEL = 8  # page-sized arrays extraction holds at once: masks (ink, blobs, lines, centre-line,
-# a dilation's padded copy, neighbour codes: 1 byte each) and widths (float16)
+STROKE_BYTES_PER_PIXEL = 20  # extraction's peak per page pixel: masks, widths and the centre-line graph
+# (Python objects per centre-line pixel); measured 15.6 on a dense A4 page, with headroom
 CORNER_DEG = 55.0  # a turn sharper than this between simplified segments is a corner
 SIMPLIFY_PX = 0.75  # Douglas-Peucker tolerance: drops the pixel stair-steps, keeps the shape
 _N8 = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]
