@@ -38,13 +38,15 @@ lint: setup-train
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-# Debian's Krita (kritarunner) and the PyQt5 its Python plugins use, for the in-Krita tests.
-krita:
-	@if ! command -v kritarunner >/dev/null || ! /usr/bin/python3 -c "import PyQt5" 2>/dev/null; then \
+# The Kritas of the in-Krita tests: Debian's 5.1.5 here (kritarunner, PyQt5, Xvfb for the live
+# GUI tests), 5.2.9 and 5.3.4 in cached Debian roots (tests/kritas.py builds the missing ones).
+krita: setup
+	@if ! command -v kritarunner >/dev/null || ! command -v xvfb-run >/dev/null || ! /usr/bin/python3 -c "import PyQt5" 2>/dev/null; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-				krita python3-pyqt5 python3-sip; \
+				krita python3-pyqt5 python3-sip xvfb xauth; \
 		else echo "No kritarunner and no apt-get as root: the in-Krita tests will be skipped (not in CI)."; fi; fi
+	$(PY) -m tests.kritas
 
 # The model being made: stages, seeds and output levels are data in training/recipe.json.
 # Train (each stage resumes from its last.pt, a finished stage is skipped), export, evaluate.

@@ -1,8 +1,12 @@
-"""The plugin inside real Krita (Debian's krita 5.1.5, kritarunner, offscreen).
+"""The plugin inside real Kritas (kritarunner, offscreen): Debian 12's 5.1.5 on this machine,
+5.2.9 and 5.3.4 in cached Debian roots (tests/kritas.py; `make krita` builds them).
 
-`make install` into a temporary resource folder, then tests/krita/e2e.py runs in Krita and
-writes its checks to a file (kritarunner's exit status says nothing). Skipped only outside CI
-when Krita is not installed; in CI (CI set) a missing Krita fails.
+Each Krita gets the plugin the way its users would: 5.1 and 5.2 by `make install` (the plugin and
+a dependency folder of numpy and the runtimes built for that Krita's Python); 5.3 stands in for an
+official build, whose own Python has numpy and OpenVINO: the plugin zip alone, imported with that
+Krita's own importer code. tests/krita/e2e.py then runs in Krita and writes its checks to a file
+(kritarunner's exit status says nothing). A Krita that is missing is skipped outside CI and fails
+in CI (CI set).
 """
 import json
 import os
@@ -13,33 +17,61 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from smart_lineart import __version__
 from smart_lineart.engine.model_card import DEFAULT_MODEL
 from tests.conftest import ROOT, TEST_SEED, run_cli
+from tests.kritas import KRITAS, Krita
 from training.metrics import prf
 
-KRITARUNNER = shutil.which("kritarunner")
-if KRITARUNNER is None and not os.environ.get("CI"):
-    pytest.skip("kritarunner not installed (make test installs Debian's krita where apt-get works)",
-                allow_module_level=True)
+PLUGIN_FILES = ("pykrita/smart_lineart.desktop", "pykrita/smart_lineart/__init__.py", "pykrita/smart_lineart/Manual.html",
+                "pykrita/smart_lineart/krita/docker.py", "pykrita/smart_lineart/engine/tiling.py",
+                f"pykrita/smart_lineart/models/{DEFAULT_MODEL}.onnx", f"pykrita/smart_lineart/models/{DEFAULT_MODEL}.json",
+                "actions/smart_lineart.action")
 
 
-def kritarunner(function: str, resources, job_file) -> None:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SMART_LINEART_E2E=str(job_file),
-               PYTHONPATH=f"{resources / 'pykrita'}{os.pathsep}{ROOT / 'tests' / 'krita'}",
-               XDG_RUNTIME_DIR=str(resources / "runtime"), HOME=str(resources / "home"))
+@pytest.fixture(scope="module", params=KRITAS, ids=lambda k: f"krita-{k.name}")
+def krita(request) -> Krita:
+    k: Krita = request.param
+    if not k.available():
+        if os.environ.get("CI"):
+            pytest.fail(f"Krita {k.name} is required in CI: `make krita` installs or builds it")
+        pytest.skip(f"Krita {k.name} is not here (`make krita` as root installs or builds it)")
+    return k
+
+
+def dist_zip() -> str:
+    dist = subprocess.run(["make", "-s", "dist"], cwd=ROOT, capture_output=True, text=True)
+    assert dist.returncode == 0, dist.stderr
+    return str(ROOT / "dist" / f"smart_lineart-{__version__}.zip")
+
+
+def import_zip(krita: Krita, zip_path: str, resources) -> list[str]:
+    """The zip installed by Krita's own importer code, run by that Krita's Python."""
+    res = krita.run(["python3", str(ROOT / "tests" / "krita" / "import_zip.py"), zip_path, str(resources)],
+                    [ROOT, resources])
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def kritarunner(krita: Krita, function: str, resources, job_file) -> None:
+    env = {"QT_QPA_PLATFORM": "offscreen", "SMART_LINEART_E2E": str(job_file), "PATH": "/usr/bin:/bin",
+           "PYTHONPATH": f"{resources / 'pykrita'}{os.pathsep}{ROOT / 'tests' / 'krita'}",
+           "XDG_RUNTIME_DIR": str(resources / "runtime"), "HOME": str(resources / "home")}
     (resources / "runtime").mkdir(mode=0o700, exist_ok=True)
     (resources / "home").mkdir(exist_ok=True)
-    subprocess.run([KRITARUNNER, "-s", "e2e", "-f", function], env=env, capture_output=True, timeout=600)
+    krita.run(["kritarunner", "-s", "e2e", "-f", function], [ROOT, resources, job_file.parent], env)
 
 
 @pytest.fixture(scope="module")
-def krita_run(tmp_path_factory):
-    assert KRITARUNNER, "kritarunner is required in CI"
+def krita_run(krita, tmp_path_factory):
     resources = tmp_path_factory.mktemp("krita-resources")
     out = tmp_path_factory.mktemp("krita-out")
-    install = subprocess.run(["make", "-s", "install", f"KRITA_RESOURCES={resources}"], cwd=ROOT,
-                             capture_output=True, text=True)
-    assert install.returncode == 0, install.stderr
+    if krita.runtime_in_krita:
+        assert import_zip(krita, dist_zip(), resources) == ["smart_lineart"]
+    else:
+        install = subprocess.run(["make", "-s", "install", f"KRITA_RESOURCES={resources}",
+                                  f"KRITA_PYTHON={krita.python()}"], cwd=ROOT, capture_output=True, text=True)
+        assert install.returncode == 0, install.stderr
     from smart_lineart.engine.preprocess import grey_on_white, to_uint8
     from training.synth import make_pair
     grey = to_uint8(grey_on_white(make_pair(np.random.default_rng(TEST_SEED + 2), 320, brush=0).sketch))
@@ -47,8 +79,8 @@ def krita_run(tmp_path_factory):
     Image.fromarray(grey).save(out / "sketch.png")
     job = out / "job.json"
     job.write_text(json.dumps({"sketch": str(out / "sketch.npy"), "out": str(out)}))
-    kritarunner("main", resources, job)
-    kritarunner("docker_main", resources, job)
+    kritarunner(krita, "main", resources, job)
+    kritarunner(krita, "docker_main", resources, job)
     return out, resources
 
 
@@ -60,13 +92,12 @@ def _results(path):
     return res["checks"]
 
 
-def test_install_layout(krita_run):
+def test_install_layout(krita, krita_run):
     _, resources = krita_run
-    for rel in ("pykrita/smart_lineart.desktop", "pykrita/smart_lineart/__init__.py", "pykrita/smart_lineart/Manual.html",
-                "pykrita/smart_lineart/krita/docker.py", "pykrita/smart_lineart/engine/tiling.py",
-                f"pykrita/smart_lineart/models/{DEFAULT_MODEL}.onnx", "actions/smart_lineart.action",
-                "pykrita/smart_lineart_deps/numpy"):
+    for rel in PLUGIN_FILES:
         assert (resources / rel).exists(), rel
+    # the runtime: Krita's own where it has one, else the dependency folder beside the plugin
+    assert (resources / "pykrita/smart_lineart_deps/numpy").exists() != krita.runtime_in_krita
 
 
 def test_all_checks_inside_krita(krita_run):
@@ -89,29 +120,17 @@ def test_layer_matches_cli_output(krita_run, fmt, tmp_path):
     assert prf(layer < 191, cli < 191, 2)[2] >= 0.97
 
 
-def test_docker_screenshot(krita_run):
+def test_docker_screenshot(krita, krita_run):
     out, _ = krita_run
     checks = _results(out / "docker.json")
     assert all(v["ok"] for v in checks.values()), checks
     shot = Image.open(out / "docker.png")
     assert shot.size == (380, 720)
     os.makedirs(ROOT / "build", exist_ok=True)
-    shutil.copy(out / "docker.png", ROOT / "build" / "docker.png")  # for the README's picture
+    shutil.copy(out / "docker.png", ROOT / "build" / f"docker-{krita.name}.png")
 
 
-def test_dist_zip_imports_with_kritas_own_importer(tmp_path):
-    import importlib.util
-    source = "/usr/share/krita/pykrita/plugin_importer/plugin_importer.py"
-    spec = importlib.util.spec_from_file_location("krita_plugin_importer", source)
-    importer = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(importer)
-    dist = subprocess.run(["make", "-s", "dist"], cwd=ROOT, capture_output=True, text=True)
-    assert dist.returncode == 0, dist.stderr
-    from smart_lineart import __version__
-    imported = importer.PluginImporter(str(ROOT / "dist" / f"smart_lineart-{__version__}.zip"), str(tmp_path),
-                                       lambda plugin: True).import_all()
-    assert [p["name"] for p in imported] == ["smart_lineart"]
-    for rel in ("pykrita/smart_lineart.desktop", "pykrita/smart_lineart/__init__.py", "pykrita/smart_lineart/Manual.html",
-                "pykrita/smart_lineart/krita/docker.py", "pykrita/smart_lineart/engine/tiling.py",
-                f"pykrita/smart_lineart/models/{DEFAULT_MODEL}.json", "actions/smart_lineart.action"):
+def test_dist_zip_imports_with_kritas_own_importer(krita, tmp_path):
+    assert import_zip(krita, dist_zip(), tmp_path) == ["smart_lineart"]
+    for rel in PLUGIN_FILES:
         assert (tmp_path / rel).exists(), rel

@@ -1,6 +1,8 @@
 """Strokes as SVG: each centre-line a cubic Bézier path stroked at its median width (round
-caps and joins), the spot blacks one filled path. Units are the image's pixels unless scaled
-(Krita's `VectorLayer.addShapesFromSvg` reads points)."""
+caps and joins), the spot blacks one filled path. Units are the image's pixels, which is also
+what Krita's `VectorLayer.addShapesFromSvg` reads (it parses at the image's resolution; measured
+in Krita 5.2.9 and 5.3.4). Every path stands alone, no groups: in Krita each is one shape the
+artist can select and restyle."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +14,8 @@ def _num(v: float) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".")
 
 
-def path_data(p: Path) -> str:
-    b = p.beziers()
+def path_data(p: Path, offset: tuple[float, float] = (0.0, 0.0)) -> str:
+    b = p.beziers() + np.asarray(offset, np.float64)
     if not len(b):
         return ""
     parts = [f"M{_num(b[0, 0, 0])} {_num(b[0, 0, 1])}"]
@@ -21,26 +23,22 @@ def path_data(p: Path) -> str:
     return "".join(parts) + ("Z" if p.closed else "")
 
 
-def fill_data(runs: np.ndarray) -> str:
-    return "".join(f"M{x0} {y}h{x1 - x0}v1h{x0 - x1}z" for y, x0, x1 in runs.tolist())
+def fill_data(runs: np.ndarray, offset: tuple[int, int] = (0, 0)) -> str:
+    dx, dy = offset
+    return "".join(f"M{x0 + dx} {y + dy}h{x1 - x0}v1h{x0 - x1}z" for y, x0, x1 in runs.tolist())
 
 
-def to_svg(strokes: Strokes, scale: float = 1.0, offset: tuple[int, int] = (0, 0),
-           canvas: tuple[int, int] | None = None) -> str:
-    """The SVG document. The strokes are drawn `offset` px into a canvas of `canvas` px (default:
-    their own size), every length times `scale` (e.g. 72 / dpi: Krita's vector layers read
-    points)."""
+def to_svg(strokes: Strokes, offset: tuple[int, int] = (0, 0), canvas: tuple[int, int] | None = None) -> str:
+    """The SVG document: the strokes drawn `offset` px into a canvas of `canvas` px (default:
+    their own size)."""
     cw, ch = canvas or (strokes.width, strokes.height)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(cw * scale)}" height="{_num(ch * scale)}" '
-           f'viewBox="0 0 {_num(cw * scale)} {_num(ch * scale)}">',
-           f'<g transform="scale({_num(scale)}) translate({offset[0]} {offset[1]})">',
-           '<g fill="none" stroke="#000" stroke-linecap="round" stroke-linejoin="round">']
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{cw}" height="{ch}" viewBox="0 0 {cw} {ch}">']
     for p in strokes.paths:
-        d = path_data(p)
+        d = path_data(p, offset)
         if d:
-            out.append(f'<path stroke-width="{_num(float(np.median(p.widths)))}" d="{d}"/>')
-    out.append("</g>")
+            out.append(f'<path fill="none" stroke="#000" stroke-linecap="round" stroke-linejoin="round" '
+                       f'stroke-width="{_num(float(np.median(p.widths)))}" d="{d}"/>')
     for runs in strokes.fills:
-        out.append(f'<path fill="#000" d="{fill_data(runs)}"/>')
-    out.append("</g>\n</svg>\n")
+        out.append(f'<path fill="#000" d="{fill_data(runs, offset)}"/>')
+    out.append("</svg>\n")
     return "\n".join(out)

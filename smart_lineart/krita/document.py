@@ -170,8 +170,7 @@ def check_vector_output(document) -> None:
 def _vector_layer(document, name: str, lineart: np.ndarray, where: tuple[int, int, int, int], thickness: float):
     """Editable strokes: each a vector shape (width, colour and path can be changed in Krita)."""
     strokes = extract(lineart, thickness)
-    points_per_px = 72.0 / (document.resolution() or 72.0)  # Krita's vector layers read points
-    svg = to_svg(strokes, points_per_px, where[:2], (document.width(), document.height()))
+    svg = to_svg(strokes, where[:2], (document.width(), document.height()))
     layer = document.createVectorLayer(name)
     layer.addShapesFromSvg(svg)
     return layer
