@@ -13,7 +13,7 @@ ARCH := $(shell uname -m)
 PYK := $(KRITA_RESOURCES)/pykrita
 DEPS := $(PYK)/smart_lineart_deps
 
-.PHONY: setup setup-train krita demo test lint train export eval bench preview example install dist clean
+.PHONY: setup setup-train krita demo test lint train export eval bench preview example install dist dist-runtime clean
 
 setup: $(VENV)/.runtime
 $(VENV)/.runtime: requirements.txt
@@ -75,17 +75,16 @@ install: setup
 	cp models/*.onnx models/*.json $(PYK)/smart_lineart/models/
 	cp smart_lineart.desktop $(PYK)/
 	cp smart_lineart/smart_lineart.action $(KRITA_RESOURCES)/actions/
-	grep -iv pillow requirements.txt > $(VENV)/krita-requirements.txt
-	echo "# for Python $(KRITA_PYTHON) on $(ARCH)" >> $(VENV)/krita-requirements.txt
-	if ! cmp -s $(VENV)/krita-requirements.txt $(DEPS)/.installed; then \
-		rm -rf $(DEPS) && $(PIP) --target $(DEPS) --python-version $(KRITA_PYTHON) --only-binary=:all: \
-			--platform manylinux_2_28_$(ARCH) --platform manylinux_2_17_$(ARCH) --platform manylinux2014_$(ARCH) \
-			-r $(VENV)/krita-requirements.txt && cp $(VENV)/krita-requirements.txt $(DEPS)/.installed; fi
+	echo "$$(cat requirements.txt) for Python $(KRITA_PYTHON) on $(ARCH)" > $(VENV)/krita-runtime.stamp
+	if ! cmp -s $(VENV)/krita-runtime.stamp $(DEPS)/.installed; then \
+		$(PY) -m tools.krita_runtime --python $(KRITA_PYTHON) --platform linux_$(ARCH) --target $(DEPS) --onnxruntime \
+			&& cp $(VENV)/krita-runtime.stamp $(DEPS)/.installed; fi
 	@echo "Installed into $(KRITA_RESOURCES) for Krita's Python $(KRITA_PYTHON)."
 	@echo "Enable it in Settings > Configure Krita > Python Plugin Manager, then restart Krita."
 
-# A zip for Tools > Scripts > Import Python Plugin from File (models inside; the runtime
-# dependencies cannot travel in it: see the README).
+# The zip for Tools > Scripts > Import Python Plugin from File: the whole install on Kritas with
+# their own OpenVINO (official builds since 5.2.9). dist-runtime: the same with numpy and OpenVINO
+# inside, one zip per Krita Python and platform (smart_lineart/krita/runtime.py: DIST_TARGETS).
 dist:
 	rm -rf build/dist && mkdir -p build/dist dist
 	cp -r smart_lineart smart_lineart.desktop build/dist/
@@ -95,6 +94,9 @@ dist:
 	rm -f dist/smart_lineart-$(VERSION).zip
 	cd build/dist && $(PYTHON) -m zipfile -c ../../dist/smart_lineart-$(VERSION).zip smart_lineart.desktop smart_lineart
 	@echo "Plugin zip: $(CURDIR)/dist/smart_lineart-$(VERSION).zip"
+
+dist-runtime: dist setup
+	$(PY) -m tools.krita_runtime --zips dist/smart_lineart-$(VERSION).zip $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf demo build dist .pytest_cache

@@ -10,11 +10,13 @@ import sys
 
 __version__ = "0.5.0"
 
-# `make install` puts numpy and the runtimes for Krita's Python beside the plugin folder
-# (Krita's plugin importer replaces the plugin folder itself on reinstall).
-_DEPS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "smart_lineart_deps")
-if os.path.isdir(_DEPS) and _DEPS not in sys.path:
-    sys.path.append(_DEPS)
+# numpy and a runtime for Krita's Python, used only where Krita's own Python lacks them (appended
+# to sys.path): `make install` puts them beside the plugin folder (Krita's plugin importer
+# replaces the plugin folder itself on reinstall), a runtime zip inside it.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+for _deps in (os.path.join(os.path.dirname(_HERE), "smart_lineart_deps"), os.path.join(_HERE, "deps")):
+    if os.path.isdir(_deps) and _deps not in sys.path:
+        sys.path.append(_deps)
 
 
 def __getattr__(name: str):

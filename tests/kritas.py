@@ -8,6 +8,7 @@ cache folder is $SMART_LINEART_KRITA_ROOTS (default /var/cache/smart-lineart).
 """
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -16,6 +17,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from smart_lineart import __version__
+
+ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("SMART_LINEART_KRITA_ROOTS", "/var/cache/smart-lineart"))
 PACKAGES = "krita,python3,python3-pyqt5,xvfb,xauth"
 
@@ -25,9 +29,15 @@ class Krita:
     """One Krita to test in. `suite` None: the one installed on this machine."""
     name: str  # "5.1": what the tests are labelled with
     suite: str | None = None
-    # Stands in for an official build, whose own Python carries numpy and OpenVINO: they are
-    # installed into the root's Python and the plugin is installed without its dependency folder.
-    runtime_in_krita: bool = False
+    # How the plugin is installed, each the way some artists do it: "make install" (the plugin and
+    # a dependency folder beside it); "runtime zip" (numpy and OpenVINO inside the plugin zip);
+    # "zip" (the plugin alone: this Krita stands in for an official build, whose own Python has
+    # numpy and OpenVINO, installed into the root's Python when it is built).
+    install: str = "make install"
+
+    @property
+    def runtime_in_krita(self) -> bool:
+        return self.install == "zip"
 
     @property
     def root(self) -> Path | None:
@@ -70,7 +80,39 @@ def _python(root: Path | None) -> str:
                           timeout=60).stdout.strip()
 
 
-KRITAS = [Krita("5.1"), Krita("5.2", "trixie"), Krita("5.3", "sid", runtime_in_krita=True)]
+def dist_zip() -> str:
+    dist = subprocess.run(["make", "-s", "dist"], cwd=ROOT, capture_output=True, text=True)
+    assert dist.returncode == 0, dist.stderr
+    return str(ROOT / "dist" / f"smart_lineart-{__version__}.zip")
+
+
+def import_zip(krita: Krita, zip_path: str, resources) -> list[str]:
+    """The zip installed by Krita's own importer code, run by that Krita's Python."""
+    res = krita.run(["python3", str(ROOT / "tests" / "krita" / "import_zip.py"), zip_path, str(resources)],
+                    [ROOT, resources])
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def runtime_zip(python: str) -> str:
+    tag = f"py{python.replace('.', '')}-linux_{os.uname().machine}"
+    dist = subprocess.run(["make", "-s", "dist-runtime", f"ONLY={tag}"], cwd=ROOT, capture_output=True, text=True)
+    assert dist.returncode == 0, dist.stderr
+    return str(ROOT / "dist" / f"smart_lineart-{__version__}-{tag}.zip")
+
+
+def install_plugin(krita: Krita, resources: Path) -> None:
+    """As the Krita's users would (see Krita.install)."""
+    if krita.install != "make install":
+        zip_path = dist_zip() if krita.install == "zip" else runtime_zip(krita.python())
+        assert import_zip(krita, zip_path, resources) == ["smart_lineart"]
+        return
+    install = subprocess.run(["make", "-s", "install", f"KRITA_RESOURCES={resources}", f"KRITA_PYTHON={krita.python()}"],
+                             cwd=ROOT, capture_output=True, text=True)
+    assert install.returncode == 0, install.stderr
+
+
+KRITAS = [Krita("5.1"), Krita("5.2", "trixie", install="runtime zip"), Krita("5.3", "sid", install="zip")]
 
 
 def build(krita: Krita) -> None:
@@ -93,14 +135,10 @@ def build(krita: Krita) -> None:
 
 def install_runtime(root: Path) -> None:
     """numpy and OpenVINO into the root's Python, as an official Krita build has them."""
-    req = [line for line in (Path(__file__).parents[1] / "requirements.txt").read_text().splitlines()
-           if line.startswith(("numpy==", "openvino=="))]
     python = _python(root)
-    machine = os.uname().machine
-    platforms = [x for tag in ("manylinux_2_28", "manylinux_2_17", "manylinux2014") for x in ("--platform", f"{tag}_{machine}")]
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--target",
-                    str(root / f"usr/local/lib/python{python}/dist-packages"), "--python-version", python,
-                    "--only-binary=:all:", *platforms, *req], check=True)
+    subprocess.run([sys.executable, "-m", "tools.krita_runtime", "--python", python, "--platform",
+                    f"linux_{os.uname().machine}", "--target", str(root / f"usr/local/lib/python{python}/dist-packages")],
+                   check=True, cwd=ROOT)
 
 
 def main() -> None:

@@ -143,7 +143,7 @@ def test_lineart_is_black_ink_on_transparency(setup):
     assert layer.px[..., :3].max() == 0 and np.median(layer.px[..., 3]) == 0 and layer.px[..., 3].max() > 200
 
 
-def test_vector_output_makes_an_editable_vector_layer_in_points(setup, monkeypatch):
+def test_vector_output_makes_an_editable_vector_layer_in_pixels(setup, monkeypatch):
     c, app, doc, gui, _ = setup
     monkeypatch.setattr(krita_document, "_krita", lambda: app)
     c.update(Settings(output="vector"))
@@ -153,10 +153,9 @@ def test_vector_output_makes_an_editable_vector_layer_in_points(setup, monkeypat
     assert layer.type() == "vectorlayer" and layer.name() == "Sketch 1 — lineart"
     svg = layer.svg[0]
     assert len(layer.shapes()) >= 5
-    assert "scale(0.24)" in svg  # 300 dpi: Krita's vector layers read points (72 per inch)
     import re
     width = float(re.search(r'<svg[^>]* width="([0-9.]+)"', svg).group(1))
-    assert abs(width - doc.w * 0.24) < 0.01  # the whole canvas, in points
+    assert width == doc.w and "<g" not in svg  # the whole canvas in pixels; one shape per stroke
 
 
 def test_vector_output_is_refused_where_krita_would_crash(setup, monkeypatch):

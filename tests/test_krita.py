@@ -1,26 +1,25 @@
 """The plugin inside real Kritas (kritarunner, offscreen): Debian 12's 5.1.5 on this machine,
 5.2.9 and 5.3.4 in cached Debian roots (tests/kritas.py; `make krita` builds them).
 
-Each Krita gets the plugin the way its users would: 5.1 and 5.2 by `make install` (the plugin and
-a dependency folder of numpy and the runtimes built for that Krita's Python); 5.3 stands in for an
-official build, whose own Python has numpy and OpenVINO: the plugin zip alone, imported with that
-Krita's own importer code. tests/krita/e2e.py then runs in Krita and writes its checks to a file
+Each Krita gets the plugin a way artists install it (tests/kritas.py): 5.1 by `make install`
+(the plugin and a dependency folder built for Krita's Python 3.11), 5.2 by the runtime zip for
+Python 3.13 (numpy and OpenVINO inside the plugin), 5.3 standing in for an official build (numpy
+and OpenVINO in Krita's own Python) by the plugin zip alone; zips go through that Krita's own
+importer code. tests/krita/e2e.py then runs in Krita and writes its checks to a file
 (kritarunner's exit status says nothing). A Krita that is missing is skipped outside CI and fails
 in CI (CI set).
 """
 import json
 import os
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from smart_lineart import __version__
 from smart_lineart.engine.model_card import DEFAULT_MODEL
 from tests.conftest import ROOT, TEST_SEED, run_cli
-from tests.kritas import KRITAS, Krita
+from tests.kritas import KRITAS, Krita, dist_zip, import_zip, install_plugin
 from training.metrics import prf
 
 PLUGIN_FILES = ("pykrita/smart_lineart.desktop", "pykrita/smart_lineart/__init__.py", "pykrita/smart_lineart/Manual.html",
@@ -39,39 +38,20 @@ def krita(request) -> Krita:
     return k
 
 
-def dist_zip() -> str:
-    dist = subprocess.run(["make", "-s", "dist"], cwd=ROOT, capture_output=True, text=True)
-    assert dist.returncode == 0, dist.stderr
-    return str(ROOT / "dist" / f"smart_lineart-{__version__}.zip")
-
-
-def import_zip(krita: Krita, zip_path: str, resources) -> list[str]:
-    """The zip installed by Krita's own importer code, run by that Krita's Python."""
-    res = krita.run(["python3", str(ROOT / "tests" / "krita" / "import_zip.py"), zip_path, str(resources)],
-                    [ROOT, resources])
-    assert res.returncode == 0, res.stderr
-    return json.loads(res.stdout)
-
-
-def kritarunner(krita: Krita, function: str, resources, job_file) -> None:
+def kritarunner(krita: Krita, function: str, resources, job_file, module: str = "e2e") -> None:
     env = {"QT_QPA_PLATFORM": "offscreen", "SMART_LINEART_E2E": str(job_file), "PATH": "/usr/bin:/bin",
            "PYTHONPATH": f"{resources / 'pykrita'}{os.pathsep}{ROOT / 'tests' / 'krita'}",
            "XDG_RUNTIME_DIR": str(resources / "runtime"), "HOME": str(resources / "home")}
     (resources / "runtime").mkdir(mode=0o700, exist_ok=True)
     (resources / "home").mkdir(exist_ok=True)
-    krita.run(["kritarunner", "-s", "e2e", "-f", function], [ROOT, resources, job_file.parent], env)
+    krita.run(["kritarunner", "-s", module, "-f", function], [ROOT, resources, job_file.parent], env)
 
 
 @pytest.fixture(scope="module")
 def krita_run(krita, tmp_path_factory):
     resources = tmp_path_factory.mktemp("krita-resources")
     out = tmp_path_factory.mktemp("krita-out")
-    if krita.runtime_in_krita:
-        assert import_zip(krita, dist_zip(), resources) == ["smart_lineart"]
-    else:
-        install = subprocess.run(["make", "-s", "install", f"KRITA_RESOURCES={resources}",
-                                  f"KRITA_PYTHON={krita.python()}"], cwd=ROOT, capture_output=True, text=True)
-        assert install.returncode == 0, install.stderr
+    install_plugin(krita, resources)
     from smart_lineart.engine.preprocess import grey_on_white, to_uint8
     from training.synth import make_pair
     grey = to_uint8(grey_on_white(make_pair(np.random.default_rng(TEST_SEED + 2), 320, brush=0).sketch))
@@ -97,7 +77,9 @@ def test_install_layout(krita, krita_run):
     for rel in PLUGIN_FILES:
         assert (resources / rel).exists(), rel
     # the runtime: Krita's own where it has one, else the dependency folder beside the plugin
-    assert (resources / "pykrita/smart_lineart_deps/numpy").exists() != krita.runtime_in_krita
+    where = {"make install": "pykrita/smart_lineart_deps/numpy", "runtime zip": "pykrita/smart_lineart/deps/numpy"}
+    for how, rel in where.items():
+        assert (resources / rel).exists() == (krita.install == how), rel
 
 
 def test_all_checks_inside_krita(krita_run):
@@ -134,3 +116,22 @@ def test_dist_zip_imports_with_kritas_own_importer(krita, tmp_path):
     assert import_zip(krita, dist_zip(), tmp_path) == ["smart_lineart"]
     for rel in PLUGIN_FILES:
         assert (tmp_path / rel).exists(), rel
+
+
+def test_without_a_runtime_the_plugin_says_what_to_install(krita, tmp_path):
+    """The plugin zip alone in a Krita whose Python has no numpy: no traceback, the action and
+    the docker name the zip to install."""
+    if krita.runtime_in_krita:
+        pytest.skip("this Krita has numpy and OpenVINO")
+    resources = tmp_path / "resources"
+    resources.mkdir()
+    assert import_zip(krita, dist_zip(), resources) == ["smart_lineart"]
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"out": str(tmp_path)}))
+    kritarunner(krita, "main", resources, job, module="no_runtime")
+    res = json.loads((tmp_path / "no_runtime.json").read_text())
+    assert not res["errors"], res["errors"]
+    python = krita.python().replace(".", "")
+    assert res["extension"]
+    assert "needs numpy and OpenVINO" in res["docker_text"] and f"-py{python}-linux_" in res["docker_text"], \
+        res["docker_text"]

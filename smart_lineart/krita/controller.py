@@ -145,10 +145,10 @@ class Controller:
         if job is self.job:
             self._tell("show_progress", done, total)
 
-    def _finish(self, message: str) -> None:
+    def _finish(self, message: str, done: bool = False) -> None:
         self.job = None
         self._tell("show_running", False)
-        self._tell("show_progress", 0, 1)
+        self._tell("show_progress", int(done), 1)  # full once the layer is written, else empty
         self._tell("show_status", message)
 
     def _done(self, job: document.Job, lineart: np.ndarray) -> None:
@@ -160,7 +160,7 @@ class Controller:
         except Exception as e:
             self._finish(internal_error(e))
             return
-        self._finish(f"Done in {time.monotonic() - self.started:.1f} s with {job.engine.backend}: '{layer.name()}'")
+        self._finish(f"Done in {time.monotonic() - self.started:.1f} s with {job.engine.backend}: '{layer.name()}'", True)
 
     def _failed(self, job: document.Job, message: str) -> None:
         self._finish(message[:1].upper() + message[1:])

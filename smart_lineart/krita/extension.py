@@ -1,10 +1,10 @@
 """Registration inside Krita: the Tools -> Smart Lineart action, the docker, the log file."""
 from __future__ import annotations
 
-from krita import DockWidgetFactory, DockWidgetFactoryBase, Extension, Krita
+from krita import DockWidget, DockWidgetFactory, DockWidgetFactoryBase, Extension, Krita
 
 from .. import log
-from .docker import SmartLineartDocker, session_controller
+from . import runtime
 from .qt import QtCore, QtWidgets
 
 ACTION_ID = "smart_lineart_run"
@@ -22,6 +22,7 @@ class SmartLineartExtension(Extension):
     def run(self) -> None:
         """Tools -> Smart Lineart: the saved settings on the active layer, in the background;
         the docker (shown if hidden) carries progress and Cancel."""
+        from .docker import session_controller
         controller = session_controller()
         for view in controller.views:
             view.reveal()
@@ -38,9 +39,40 @@ def _app_data() -> str:
     return paths.writableLocation(paths.StandardLocation.AppDataLocation)
 
 
+class MissingRuntime(Extension):
+    """Without numpy or a runtime: the action and the docker say what to install."""
+
+    def setup(self) -> None:
+        pass
+
+    def createActions(self, window) -> None:
+        action = window.createAction(ACTION_ID, "Smart Lineart", "tools")
+        action.triggered.connect(lambda: QtWidgets.QMessageBox.warning(None, "Smart Lineart", runtime.missing()))
+
+
+class MissingRuntimeDocker(DockWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWindowTitle("Smart Lineart")
+        self.status = QtWidgets.QLabel(runtime.missing())
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setWidget(self.status)
+
+    def canvasChanged(self, canvas: object) -> None:
+        pass
+
+
 def register() -> None:
     log.to_file(_app_data())
     k = Krita.instance()
-    k.addExtension(SmartLineartExtension(k))
-    k.addDockWidgetFactory(DockWidgetFactory(DOCKER_ID, DockWidgetFactoryBase.DockPosition.DockRight,
-                                             SmartLineartDocker))
+    problem = runtime.missing()
+    extension: Extension
+    if problem:
+        log.LOG.warning(problem)
+        extension, docker = MissingRuntime(k), MissingRuntimeDocker
+    else:
+        from .docker import SmartLineartDocker
+        extension, docker = SmartLineartExtension(k), SmartLineartDocker
+    k.addExtension(extension)
+    k.addDockWidgetFactory(DockWidgetFactory(DOCKER_ID, DockWidgetFactoryBase.DockPosition.DockRight, docker))
