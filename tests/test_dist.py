@@ -38,7 +38,7 @@ def test_runtime_check_names_the_zip_to_install(monkeypatch):
     assert runtime.missing() == ""  # the test environment has numpy and both runtimes
     monkeypatch.setattr(runtime.importlib.util, "find_spec", lambda name: None)
     msg = runtime.missing()
-    python = "%d.%d" % sys.version_info[:2]
+    python = f"{sys.version_info[0]}.{sys.version_info[1]}"
     assert f"needs OpenVINO in Krita's Python {python}" in msg
     if (python, runtime.this_platform()) in runtime.DIST_TARGETS:
         assert runtime.zip_name(python, runtime.this_platform()) in msg
