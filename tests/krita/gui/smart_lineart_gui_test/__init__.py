@@ -96,7 +96,7 @@ class Scenario:
         doc.rootNode().addChildNode(self.sketch, None)
         self.sketch.setPixelData(e2e.sketch_bytes(grey, "RGBA", "U8"), 0, 0, self.w, self.h)
         self.view = self.window.addView(doc)
-        self.view.canvas().setZoomLevel(1.0)
+        self.view.canvas().setZoomLevel(1.5)
         self.doc = doc
         doc.setActiveNode(self.sketch)
         doc.refreshProjection()
@@ -191,6 +191,8 @@ class Scenario:
         docker.raise_()
         self.progress = []
         docker.progress.valueChanged.connect(lambda v: self.progress.append(v))
+        self.sketch.setPixelData(e2e.sketch_bytes(self.grey, "RGBA", "U8"), 0, 0, self.w, self.h)  # whole again
+        self.doc.refreshProjection()
         docker.controller.preview()
         self.preview_ok = docker.preview.pixmap() is not None and not docker.preview.pixmap().isNull()
         self.doc.setActiveNode(self.sketch)
