@@ -13,7 +13,9 @@ from .engine.model_card import ModelCard
 from .errors import SettingsError
 
 MEMORY_RANGE_MB = (64.0, float(1 << 20))  # a cap outside this is a typo, not a wish
-OUTPUTS = ("raster", "vector")  # a paint layer of pixels, or an editable vector layer of strokes
+# a paint layer of pixels, an editable vector layer of strokes, or the strokes painted with the
+# artist's current Krita brush (Krita 5.3+, in a window)
+OUTPUTS = ("raster", "vector", "brush")
 GROUP = "smart_lineart"  # Krita settings group (kritarc)
 _OPTIONAL = ("brush", "faint")  # None: the model's own default
 

@@ -169,3 +169,13 @@ def test_vector_output_is_refused_where_krita_would_crash(setup, monkeypatch):
     with pytest.raises(ValueError, match="open in a window"):
         krita_document.apply(doc, doc.root.children[0], output="vector")
     assert [n.name() for n in doc.root.children] == ["Sketch 1"]
+
+
+def test_brush_output_says_when_this_krita_cannot_paint(setup, monkeypatch):
+    """Krita before 5.3 has no Node.paintPath: refused before any work, in the docker's words."""
+    c, app, doc, gui, _ = setup
+    monkeypatch.setattr(krita_document, "_krita", lambda: app)
+    c.update(Settings(output="brush"))
+    why = c.run()
+    assert why.startswith("Paint with my brush needs Krita 5.3 or later") and c.job is None
+    assert [n.name() for n in doc.root.children] == ["Sketch 1"]

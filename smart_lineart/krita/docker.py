@@ -10,7 +10,7 @@ from .qt import QtCore, QtGui, QtWidgets
 
 Qt = QtCore.Qt
 THICKNESS_STEPS = 4  # slider steps per pixel
-OUTPUT_LABELS = {"raster": "Raster layer", "vector": "Vector layer"}
+OUTPUT_LABELS = {"raster": "Raster layer", "vector": "Vector layer", "brush": "Paint with my brush"}
 _controller: Controller | None = None
 
 

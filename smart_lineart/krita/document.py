@@ -167,6 +167,19 @@ def check_vector_output(document) -> None:
         raise LayerError("a vector layer needs the document open in a window on Krita 5.1 (or Krita 5.2 or later)")
 
 
+def check_brush_output(document) -> None:
+    """Painting goes through Krita's brush engine on the active view (Node.paintPath, Krita 5.3
+    and later): refuse before any work where that is missing."""
+    if not hasattr(document.rootNode(), "paintPath"):
+        raise LayerError(f"Paint with my brush needs Krita 5.3 or later (this is {_krita().version()}); "
+                         "choose Raster layer or Vector layer")
+    window = _krita().activeWindow()
+    view = window.activeView() if window is not None else None
+    if view is None or view.document() is None or view.document().rootNode().uniqueId() != \
+            document.rootNode().uniqueId():
+        raise LayerError("Paint with my brush needs the document open in the active window")
+
+
 def _vector_layer(document, name: str, lineart: np.ndarray, where: tuple[int, int, int, int], thickness: float):
     """Editable strokes: each a vector shape (width, colour and path can be changed in Krita)."""
     strokes = extract(lineart, thickness)
@@ -182,8 +195,12 @@ def write_lineart(document, sketch, lineart: np.ndarray, where: tuple[int, int, 
     place of the previous lineart."""
     previous = linked_lineart(document, sketch)
     name = previous.name() if previous else sketch.name() + SUFFIX
-    layer = _vector_layer(document, name, lineart, where, thickness) if output == "vector" else \
-        _raster_layer(document, name, lineart, where)
+    if output == "vector":
+        layer = _vector_layer(document, name, lineart, where, thickness)
+    elif output == "brush":
+        layer = document.createNode(name, "paintlayer")  # painted once in place (the brush paints the active layer)
+    else:
+        layer = _raster_layer(document, name, lineart, where)
     if previous is not None:
         layer.setOpacity(previous.opacity())
         layer.setVisible(previous.visible())
@@ -200,6 +217,13 @@ def write_lineart(document, sketch, lineart: np.ndarray, where: tuple[int, int, 
             parent.addChildNode(layer, below)
     else:
         sketch.parentNode().addChildNode(layer, sketch)
+    if output == "brush":
+        from .brush import paint
+        try:
+            paint(document, layer, extract(lineart, thickness), where[:2])
+        except Exception:
+            layer.remove()  # no half-painted layer left behind
+            raise
     links = _links(document)
     links[sketch.uniqueId().toString()] = layer.uniqueId().toString()
     document.setAnnotation(LINK_ANNOTATION, "Smart Lineart: sketch layer -> lineart layer",
@@ -217,6 +241,8 @@ class Job:
         self.engine.conditions(settings)  # bad settings fail before any work
         if settings.output == "vector":
             check_vector_output(document)
+        elif settings.output == "brush":
+            check_brush_output(document)
         self.grey, self.where = read_sketch(document, node)
         self._cancel = threading.Event()
         self.seconds = 0.0
@@ -260,8 +286,9 @@ def apply(document, node, thickness: float = DEFAULTS.thickness, brush: str | No
     Returns that layer (with wait=False: a Job, whose `start()` computes in a thread).
     Raises ValueError (LayerError, SettingsError) for a node it cannot process (vector layer,
     mask, empty layer or group) or settings out of range. `settings` supplies the backend,
-    device and memory cap. output: "raster" (a paint layer) or "vector" (a vector layer of
-    editable strokes)."""
+    device and memory cap. output: "raster" (a paint layer), "vector" (a vector layer of
+    editable strokes) or "brush" (the strokes painted with the current brush: Krita 5.3+, in a
+    window)."""
     job = Job(document, node, replace(settings, thickness=thickness, brush=brush, faint=faint, output=output))
     if not wait:
         return job

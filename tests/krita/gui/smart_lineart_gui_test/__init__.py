@@ -19,6 +19,15 @@ OUT = JOB["out"]
 RES = {"checks": {}, "errors": [], "finished": False, "path": os.path.join(OUT, "gui.json"), "times": {}}
 
 
+def e2e_recall(want: "np.ndarray", got: "np.ndarray", radius: int = 3) -> float:
+    """Share of `want` pixels with a `got` pixel within `radius` (a square neighbourhood)."""
+    near = np.zeros_like(got)
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            near |= np.roll(np.roll(got, dy, 0), dx, 1)
+    return float((near & want).sum() / max(want.sum(), 1))
+
+
 def check(name, ok, detail=None):
     e2e.check(RES, name, ok, detail)
 
@@ -36,6 +45,9 @@ class Scenario:
         self.k = Krita.instance()
         self.steps = [self.open_sketch, self.tools_action, self.undo_redo, self.rerun_after_edit,
                       self.docker_run, self.docker_cancel, self.vector_output, self.screenshot]
+        # "Paint with my brush" with two of Krita's own presets (a fineliner and a pencil)
+        self.steps += [self.brush_run("d) Ink-2 Fineliner"), self.brush_run("c) Pencil-2"), self.brush_check]
+        self.painted = {}
         self.ticks = []  # when the GUI thread got to a 20 ms timer: gaps mean a frozen window
         self.ticker = QtCore.QTimer()
         self.ticker.setInterval(20)
@@ -185,6 +197,7 @@ class Scenario:
         check("a re-run is undone in at most two steps (Krita's scripting API has no undo macro)",
               steps <= 2 and np.array_equal(e2e.read_lineart(self.lineart(), self.w, self.h), self.first), steps)
         self.redo(steps)
+        RES["times"]["layers after redoing the re-run"] = [[n.name(), n.type()] for n in self.doc.rootNode().childNodes()]
         # the docker: shown, a preview, Run with progress
         docker = self.docker()
         docker.show()
@@ -253,6 +266,62 @@ class Scenario:
         RES["times"]["undo steps of a vector re-run"] = steps
         check("a vector run over the raster lineart is undone in at most two steps", steps <= 2, names(self.doc))
         self.redo(steps)
+        RES["times"]["layers after redoing the vector re-run"] = [[n.name(), n.type()] for n in self.doc.rootNode().childNodes()]
+        docker.output.setCurrentIndex(0)
+        return 0.5
+
+    def brush_run(self, preset):
+        def step():
+            self.record_brush()
+            docker = self.docker()
+            view = self.window.activeView()
+            presets = self.k.resources("preset")
+            if preset in presets:  # Krita's own default presets (5.1 is only asked to refuse)
+                view.setCurrentBrushPreset(presets[preset])
+            view.setBrushSize(4.0)
+            self.doc.setActiveNode(self.sketch)
+            docker.output.setCurrentIndex(2)  # Paint with my brush
+            self.preset, self.t0, self.layers_before_brush = preset, time.monotonic(), names(self.doc)
+            docker.run_button.click()
+            return lambda: docker.controller.job is None
+        step.__name__ = f"brush_run({preset})"
+        return step
+
+    def record_brush(self):
+        """The previous brush run's result, if any."""
+        if getattr(self, "preset", None) and self.preset not in self.painted:
+            layer = self.lineart()
+            status = self.docker().status.text()
+            self.painted[self.preset] = (e2e.read_lineart(layer, self.w, self.h) if layer is not None else None, status,
+                                         round(time.monotonic() - self.t0, 2))
+            self.window.qwindow().grab().save(os.path.join(OUT, f"window-brush-{len(self.painted)}.png"))
+
+    def brush_check(self):
+        self.record_brush()
+        docker = self.docker()
+        (a, status_a, sec_a), (b, status_b, sec_b) = self.painted.values()
+        if not hasattr(__import__("krita").Node, "paintPath"):  # Krita 5.1/5.2: the docker says so
+            check("Paint with my brush: this Krita cannot, and the docker says so",
+                  "needs Krita 5.3" in status_a and names(self.doc) == self.layers_before_brush,
+                  {"status": status_a, "layers": names(self.doc), "before": self.layers_before_brush})
+            return 0.5
+        missing = [p for p in self.painted if p not in self.k.resources("preset")]
+        check("the two presets are Krita's own", not missing, missing)
+        raster = self.first < 128
+        stats = {}
+        for name, px, sec, status in ((n, v[0], v[2], v[1]) for n, v in self.painted.items()):
+            ink = px < 250
+            stats[name] = {"seconds": sec, "status": status, "ink px": int(ink.sum()),
+                           "mean darkness on ink": round(float((255 - px[ink]).mean() / 255), 3) if ink.any() else 0,
+                           "share of soft (partly inked) px": round(float(((px > 30) & ink).sum() / max(ink.sum(), 1)), 3),
+                           "recall of the raster lineart within 3 px": round(e2e_recall(raster, px < 200), 3)}
+        RES["times"]["brush"] = stats
+        (sa, sb) = stats.values()
+        check("Paint with my brush paints the lines with the preset (both presets follow the lineart)",
+              all(v["recall of the raster lineart within 3 px"] > 0.6 for v in stats.values()), stats)
+        check("two presets give measurably different lines",
+              abs(sa["mean darkness on ink"] - sb["mean darkness on ink"]) > 0.05
+              or abs(sa["share of soft (partly inked) px"] - sb["share of soft (partly inked) px"]) > 0.05, stats)
         docker.output.setCurrentIndex(0)
         return 0.5
 
