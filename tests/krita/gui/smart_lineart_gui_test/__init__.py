@@ -127,7 +127,8 @@ class Scenario:
     def redo(self, steps: int) -> None:
         for _ in range(steps):
             self.k.action("edit_redo").trigger()
-        self.doc.waitForDone()
+            self.doc.waitForDone()
+            QtCore.QCoreApplication.processEvents()
 
     def lineart(self):
         for n in self.doc.rootNode().childNodes():
@@ -197,7 +198,10 @@ class Scenario:
         check("a re-run is undone in at most two steps (Krita's scripting API has no undo macro)",
               steps <= 2 and np.array_equal(e2e.read_lineart(self.lineart(), self.w, self.h), self.first), steps)
         self.redo(steps)
-        RES["times"]["layers after redoing the re-run"] = [[n.name(), n.type()] for n in self.doc.rootNode().childNodes()]
+        redone = self.lineart()
+        check("Redo after undoing a re-run brings the new lineart back",
+              names(self.doc) == self.before + ["Sketch — lineart"] and redone.uniqueId() != self.old_uid
+              and np.array_equal(e2e.read_lineart(redone, self.w, self.h), updated), names(self.doc))
         # the docker: shown, a preview, Run with progress
         docker = self.docker()
         docker.show()
@@ -266,7 +270,9 @@ class Scenario:
         RES["times"]["undo steps of a vector re-run"] = steps
         check("a vector run over the raster lineart is undone in at most two steps", steps <= 2, names(self.doc))
         self.redo(steps)
-        RES["times"]["layers after redoing the vector re-run"] = [[n.name(), n.type()] for n in self.doc.rootNode().childNodes()]
+        check("Redo after undoing a vector re-run brings the vector layer back",
+              [[n.name(), n.type()] for n in self.doc.rootNode().childNodes()][-1] == ["Sketch — lineart", "vectorlayer"]
+              and names(self.doc) == self.before + ["Sketch — lineart"], names(self.doc))
         docker.output.setCurrentIndex(0)
         return 0.5
 
@@ -292,7 +298,8 @@ class Scenario:
         if getattr(self, "preset", None) and self.preset not in self.painted:
             layer = self.lineart()
             status = self.docker().status.text()
-            self.painted[self.preset] = (e2e.read_lineart(layer, self.w, self.h) if layer is not None else None, status,
+            painted = layer is not None and layer.type() == "paintlayer"  # a refused run leaves the vector layer
+            self.painted[self.preset] = (e2e.read_lineart(layer, self.w, self.h) if painted else None, status,
                                          round(time.monotonic() - self.t0, 2))
             self.window.qwindow().grab().save(os.path.join(OUT, f"window-brush-{len(self.painted)}.png"))
 
