@@ -22,9 +22,8 @@ def _path(beziers: np.ndarray, offset: tuple[int, int]) -> QtGui.QPainterPath:
 
 def paint(document, layer, strokes: Strokes, offset: tuple[int, int]) -> int:
     """Paint `strokes` onto `layer` (already in `document`); returns how many were painted."""
-    from krita import Krita
-    window = Krita.instance().activeWindow()
-    view = window.activeView() if window is not None else None
+    from .document import active_view
+    view = active_view()
     if view is None:  # checked before the run (document.check_brush_output); the window may have closed since
         raise LayerError("Paint with my brush needs the document open in the active window")
     document.setActiveNode(layer)

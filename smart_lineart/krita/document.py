@@ -167,14 +167,19 @@ def check_vector_output(document) -> None:
         raise LayerError("a vector layer needs the document open in a window on Krita 5.1 (or Krita 5.2 or later)")
 
 
+def active_view():
+    """The active window's active view, or None."""
+    window = _krita().activeWindow()
+    return window.activeView() if window is not None else None
+
+
 def check_brush_output(document) -> None:
     """Painting goes through Krita's brush engine on the active view (Node.paintPath, Krita 5.3
     and later): refuse before any work where that is missing."""
     if not hasattr(document.rootNode(), "paintPath"):
         raise LayerError(f"Paint with my brush needs Krita 5.3 or later (this is {_krita().version()}); "
                          "choose Raster layer or Vector layer")
-    window = _krita().activeWindow()
-    view = window.activeView() if window is not None else None
+    view = active_view()
     if view is None or view.document() is None or view.document().rootNode().uniqueId() != \
             document.rootNode().uniqueId():
         raise LayerError("Paint with my brush needs the document open in the active window")

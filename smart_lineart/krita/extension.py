@@ -40,21 +40,23 @@ def _app_data() -> str:
 
 
 class MissingRuntime(Extension):
-    """Without numpy or a runtime: the action and the docker say what to install."""
+    """Without numpy or a runtime: the action and the docker say what to install (`message`,
+    found once at registration)."""
+    message = ""
 
     def setup(self) -> None:
         pass
 
     def createActions(self, window) -> None:
         action = window.createAction(ACTION_ID, "Smart Lineart", "tools")
-        action.triggered.connect(lambda: QtWidgets.QMessageBox.warning(None, "Smart Lineart", runtime.missing()))
+        action.triggered.connect(lambda: QtWidgets.QMessageBox.warning(None, "Smart Lineart", self.message))
 
 
 class MissingRuntimeDocker(DockWidget):
     def __init__(self) -> None:
         super().__init__()
         self.setWindowTitle("Smart Lineart")
-        self.status = QtWidgets.QLabel(runtime.missing())
+        self.status = QtWidgets.QLabel(MissingRuntime.message)
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.setWidget(self.status)
@@ -70,6 +72,7 @@ def register() -> None:
     extension: Extension
     if problem:
         log.LOG.warning(problem)
+        MissingRuntime.message = problem
         extension, docker = MissingRuntime(k), MissingRuntimeDocker
     else:
         from .docker import SmartLineartDocker
