@@ -51,6 +51,30 @@ def test_synthesis_is_reproducible_and_guides_stay_out_of_target():
     assert not np.array_equal(a.target, make_pair(np.random.default_rng(6), 128).target)
 
 
+def test_debris_is_on_the_page_not_in_the_target():
+    """Crumbs, flicks and smudges (what left specks on real roughs) are drawn, never traced."""
+    from training.synth import _debris, _draw
+    debris = _debris(np.random.default_rng(3), 256)
+    assert len(debris) > 0
+    assert _draw(debris, 256).max() > 0.2
+    pair = make_pair(np.random.default_rng(5), 128)
+    assert pair.target.min() < 0.5  # the drawing itself is traced
+
+
+def test_line_width_leaves_spot_blacks_out():
+    from training.curves import resample
+    from training.synth import render_target
+    from training.figures import Fill
+    from training.metrics import line_width
+    line = [(resample(np.array([[10.0, 20.0], [240.0, 200.0]])), False)]
+    t = np.linspace(0, 2 * np.pi, 60, endpoint=False)
+    disk = Fill(np.stack([180 + 18 * np.cos(t), 60 + 18 * np.sin(t)], 1), [])
+    for w in (1.0, 1.5, 3.0):
+        alone = line_width(render_target(line, 256, w, "fineliner"))
+        assert line_width(render_target(line, 256, w, "fineliner", [disk])) == pytest.approx(alone, rel=0.03)
+        assert alone == pytest.approx(w, rel=0.2)
+
+
 def test_training_runs_checkpoints_and_resumes(tmp_path):
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "training.train", "--run", str(run), "--minutes", "0.05", "--size", "64",

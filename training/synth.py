@@ -4,7 +4,8 @@ There is no dataset we may use, so every pair is generated here from a seed. A d
 set of intended curves (splines, arcs, closed shapes, corners, crossings, junctions, small
 marks, close parallel strands) plus construction lines. The sketch draws each intended curve
 with 1-4 wobbly, bowed, overshooting or broken strokes, adds faint construction lines and
-blue guides, and is put on tinted, unevenly lit, grainy paper or on a transparent layer.
+blue guides and page debris (crumbs, flicks, eraser smudges), and is put on tinted, unevenly
+lit, grainy paper or on a transparent layer.
 The target renders the line an inker would trace through the passes of each intended curve
 (their mean course, see `_sketch_strokes`), at the requested thickness and brush.
 
@@ -77,7 +78,7 @@ def random_drawing(rng: np.random.Generator, size: int, min_gap: float = 8.0
                     curves.append((ellipse(rng, q, rng.uniform(8, 30), True), True))
                 else:
                     d = rng.normal(0, 1, 2)
-                    curves.append((resample(np.stack([q, q + d / np.hypot(*d) * rng.uniform(3, 12)])), False))
+                    curves.append((resample(np.stack([q, q + d / np.hypot(*d) * rng.uniform(6, 14)])), False))
     guides = []
     for _ in range(rng.integers(0, 5)):
         if rng.random() < 0.6:  # long straight guide / perspective line
@@ -289,6 +290,30 @@ def _scribble(rng, fill: Fill, size: int, style: dict, darkness: float) -> list[
     return out
 
 
+def _debris(rng, size: int) -> list[Stroke]:
+    """What lands on a page besides the drawing: graphite crumbs and dust (dots under 2 px,
+    often dark), tiny flicks where the pencil touched down, and eraser smudges (short wide
+    light streaks). None of it is in the target: the specks lineart-v4 left on real roughs."""
+    out = []
+    area = (size / 256) ** 2
+    for _ in range(rng.poisson(rng.uniform(2, 25) * area)):
+        p = rng.uniform(0, size, 2)
+        kind = rng.random()
+        if kind < 0.6:  # a crumb: a dot
+            pts, w = np.stack([p, p + rng.normal(0, 0.3, 2)]), rng.uniform(0.6, 2.0)
+            dark = rng.uniform(0.3, 1.0)
+        elif kind < 0.85:  # a flick
+            d = rng.normal(0, 1, 2)
+            pts = resample(np.stack([p, p + d / np.hypot(*d) * rng.uniform(2, 5)]))
+            w, dark = rng.uniform(0.5, 1.2), rng.uniform(0.3, 0.9)
+        else:  # an eraser smudge
+            d = rng.normal(0, 1, 2)
+            pts = resample(np.stack([p, p + d / np.hypot(*d) * rng.uniform(8, 30)]))
+            w, dark = rng.uniform(3, 9), rng.uniform(0.05, 0.2)
+        out.append(Stroke(pts, np.full(len(pts), w), np.full(len(pts), dark)))
+    return out
+
+
 def _noise(rng, size: int, sigma: float) -> np.ndarray:
     img = Image.fromarray(to_uint8(rng.random((size, size), dtype=np.float32)))
     n = np.asarray(img.filter(ImageFilter.GaussianBlur(sigma)), dtype=np.float32) / 255.0
@@ -340,6 +365,8 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
     for g in guides:  # construction lines below the faint threshold: not in the target
         r = rng.uniform(0.04, faint - 0.03)
         strokes += _sketch_strokes(rng, g, False, dict(style, passes=[1, 0, 0, 0], scratch=0.0), r)[0]
+    if rng.random() < 0.6:
+        strokes += _debris(rng, size)
     ink = _draw(strokes, size, ss=3)
     medium = rng.choice(["pencil", "digital", "transparent"], p=[0.5, 0.3, 0.2])
     strength = rng.uniform(0.25, 0.85) if medium == "pencil" else rng.uniform(0.5, 1.0)

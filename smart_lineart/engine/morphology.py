@@ -22,6 +22,13 @@ def dilate(mask: np.ndarray, r: int) -> np.ndarray:
     return out
 
 
+def spot_blacks(ink: np.ndarray, half_width: int) -> np.ndarray:
+    """Filled areas: the ink that a disk wider than any line of that half-width fits into."""
+    r = half_width + 2
+    core = ~dilate(~ink, r)
+    return dilate(core, r) & ink if core.any() else np.zeros_like(ink)
+
+
 def distance_to(mask: np.ndarray, cap: int = CHAMFER_CAP) -> np.ndarray:
     """Distance (in whole px, by growing disks) from every pixel to the mask, capped."""
     dist = np.full(mask.shape, float(cap), np.float32)

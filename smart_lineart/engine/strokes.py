@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .morphology import dilate, skeleton
+from .morphology import dilate, skeleton, spot_blacks
 from .preprocess import band_rows
 
 INK_LEVEL = 128  # lineart pixels darker than this are ink
@@ -189,11 +189,7 @@ def extract(lineart: np.ndarray, thickness: float, close_gaps: float = 0.0) -> S
     h, w = lineart.shape
     ink = lineart < INK_LEVEL
     half = max(int(math.ceil(thickness / 2)), 1)
-    # spot blacks: ink that a disk wider than any line fits into
-    r = half + 2
-    core = ~dilate(~ink, r)
-    blobs = dilate(core, r) & ink if core.any() else np.zeros_like(ink)
-    del core
+    blobs = spot_blacks(ink, half)
     lines = ink & ~blobs
     del ink
     sk, width = _centre_lines(lines, lineart, half + 3)
