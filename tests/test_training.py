@@ -63,9 +63,9 @@ def test_debris_is_on_the_page_not_in_the_target():
 
 def test_line_width_leaves_spot_blacks_out():
     from training.curves import resample
-    from training.synth import render_target
     from training.figures import Fill
     from training.metrics import line_width
+    from training.synth import render_target
     line = [(resample(np.array([[10.0, 20.0], [240.0, 200.0]])), False)]
     t = np.linspace(0, 2 * np.pi, 60, endpoint=False)
     disk = Fill(np.stack([180 + 18 * np.cos(t), 60 + 18 * np.sin(t)], 1), [])

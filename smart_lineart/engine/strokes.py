@@ -111,77 +111,90 @@ def _neighbour_codes(sk: np.ndarray) -> np.ndarray:
     return code
 
 
-_STEPS = [[_N8[b] for b in range(8) if c >> b & 1] for c in range(256)]  # neighbour code -> offsets
-
-
-Pixel = tuple[int, int]
-
-
-class _Graph:
-    """The centre-line pixels, each with its neighbours (see _neighbour_codes)."""
-
-    def __init__(self, sk: np.ndarray):
-        code = _neighbour_codes(sk)
-        ys, xs = np.nonzero(sk)
-        self.steps = {p: _STEPS[c] for p, c in zip(zip(ys.tolist(), xs.tolist()), code[ys, xs].tolist())}
-        self.degree = {p: len(steps) for p, steps in self.steps.items()}
-
-    def neighbours(self, p: Pixel) -> list[Pixel]:
-        return [(p[0] + dy, p[1] + dx) for dy, dx in self.steps[p]]
-
-    def paths(self) -> list[tuple[list[Pixel], bool]]:
-        """Pixel paths between end points and junctions, then the closed loops left over."""
-        nodes = {p for p, d in self.degree.items() if d != 2}
-        walked: set[tuple[Pixel, Pixel]] = set()  # steps taken, both ways
-        visited: set[Pixel] = set(nodes)
-        out: list[tuple[list[Pixel], bool]] = []
-        for start in nodes:
-            for nxt in self.neighbours(start):
-                if (start, nxt) not in walked:
-                    out.append((self._walk(start, nxt, nodes, walked, visited), False))
-        for start in self.steps.keys() - visited:  # loops without an end or a junction
-            if start not in visited:
-                visited.add(start)
-                out.append((self._walk(start, start, set(), walked, visited, loop=True), True))
-        return out
-
-    def _walk(self, start: Pixel, nxt: Pixel, nodes: set[Pixel], walked: set, visited: set[Pixel],
-              loop: bool = False) -> list[Pixel]:
-        """Follow the line from `start` through `nxt` until a node, a dead end, or (loop) back."""
-        path, prev, cur = [start], start, nxt
-        if not loop:
-            walked |= {(start, nxt), (nxt, start)}
-            path.append(cur)
-            visited.add(cur)
-        while cur not in nodes:
-            step = [q for q in self.neighbours(cur) if q != prev and (q not in visited if loop else (cur, q) not in walked)]
-            if not step:
-                break
-            walked |= {(cur, step[0]), (step[0], cur)}
-            prev, cur = cur, step[0]
-            path.append(cur)
-            visited.add(cur)
-        return path
-
-
-def _simplify(p: np.ndarray, tol: float) -> np.ndarray:
-    """Douglas-Peucker: indices of the points kept."""
-    keep = np.zeros(len(p), bool)
-    keep[[0, -1]] = True
-    stack = [(0, len(p) - 1)]
-    while stack:
-        a, b = stack.pop()
-        if b - a < 2:
+def _pixel_paths(sk: np.ndarray) -> tuple[list[np.ndarray], list[bool], np.ndarray]:
+    """The centre-line pixels as paths (arrays of (y, x)) between end points and junctions,
+    then the closed loops left over; with each path whether it is closed and, per path end,
+    whether it is a free end (a pixel with one neighbour). Neighbours as in _neighbour_codes.
+    The walk visits every pixel once, in plain Python over flat lists."""
+    h, w = sk.shape
+    flat = np.flatnonzero(sk)
+    code = _neighbour_codes(sk).ravel()[flat]
+    del sk
+    n = len(flat)
+    degree = ((code[:, None] >> np.arange(8, dtype=np.uint8)) & 1).sum(1)
+    first, second = np.full(n, -1), np.full(n, -1)
+    node_links: dict[int, list[int]] = {}
+    is_node = degree != 2
+    for bit, (dy, dx) in enumerate(_N8):
+        has = np.flatnonzero(code >> bit & 1)
+        to = np.searchsorted(flat, flat[has] + dy * w + dx)
+        free = first[has] < 0
+        first[has[free]], second[has[~free]] = to[free], to[~free]
+        for i, j in zip(has[is_node[has]].tolist(), to[is_node[has]].tolist()):
+            node_links.setdefault(i, []).append(j)
+    n1, n2, node = first.tolist(), second.tolist(), is_node.tolist()
+    visited = bytearray(is_node.astype(np.uint8).tobytes())
+    walks: list[list[int]] = []
+    closed: list[bool] = []
+    for start, links in node_links.items():
+        for cur in links:
+            if node[cur] or visited[cur]:  # two nodes side by side: a step inside a junction
+                continue
+            walk, prev = [start], start
+            while not node[cur]:
+                visited[cur] = 1
+                walk.append(cur)
+                nxt = n1[cur]
+                prev, cur = cur, (nxt if nxt != prev else n2[cur])
+            walk.append(cur)
+            walks.append(walk)
+            closed.append(False)
+    for start in np.flatnonzero(np.frombuffer(bytes(visited), np.uint8) == 0).tolist():
+        if visited[start]:
             continue
-        seg = p[b] - p[a]
-        n = np.hypot(*seg)
-        rel = p[a + 1:b] - p[a]
-        d = np.abs(rel[:, 0] * seg[1] - rel[:, 1] * seg[0]) / n if n > 1e-9 else np.hypot(rel[:, 0], rel[:, 1])
-        i = int(np.argmax(d))
-        if d[i] > tol:
-            keep[a + 1 + i] = True
-            stack += [(a, a + 1 + i), (a + 1 + i, b)]
-    return np.flatnonzero(keep)
+        walk, prev, cur = [start], start, n1[start]
+        visited[start] = 1
+        while cur != start:
+            visited[cur] = 1
+            walk.append(cur)
+            nxt = n1[cur]
+            prev, cur = cur, (nxt if nxt != prev else n2[cur])
+        walks.append(walk)
+        closed.append(True)
+    ends = np.array([(degree[wk[0]] == 1, degree[wk[-1]] == 1) for wk in walks], bool).reshape(-1, 2)
+    paths = [np.stack(np.divmod(flat[wk], w), axis=1) for wk in walks]
+    return paths, closed, ends
+
+
+def _simplify(p: np.ndarray, starts: np.ndarray, tol: float) -> np.ndarray:
+    """Douglas-Peucker on many paths at once (p: their points end to end; starts: where each
+    begins): a mask of the points kept. Every round splits each segment at its farthest
+    point beyond `tol`; a segment with none is final and its points leave the round."""
+    m = len(p)
+    keep = np.zeros(m, bool)
+    keep[starts] = True
+    keep[np.append(starts[1:], m) - 1] = True
+    done = keep.copy()
+    while True:
+        idx = np.flatnonzero(~done)
+        if not len(idx):
+            return keep
+        kept = np.flatnonzero(keep)
+        seg = np.searchsorted(kept, idx) - 1
+        a, b = p[kept[seg]], p[kept[seg + 1]]
+        chord, rel = b - a, p[idx] - a
+        length = np.hypot(chord[:, 0], chord[:, 1])
+        dist = np.where(length > 1e-9, np.abs(rel[:, 0] * chord[:, 1] - rel[:, 1] * chord[:, 0]) / np.maximum(length, 1e-9),
+                        np.hypot(rel[:, 0], rel[:, 1]))
+        first = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+        count = np.diff(np.append(first, len(seg)))
+        far = np.maximum.reduceat(dist, first)
+        split = far > tol
+        done[idx[~np.repeat(split, count)]] = True
+        best = np.flatnonzero((dist == np.repeat(far, count)) & np.repeat(split, count))
+        _, one = np.unique(seg[best], return_index=True)  # the first farthest point, as recursion picks
+        keep[idx[best[one]]] = True
+        done[idx[best[one]]] = True
 
 
 def extract(lineart: np.ndarray, thickness: float, close_gaps: float = 0.0) -> Strokes:
@@ -196,24 +209,26 @@ def extract(lineart: np.ndarray, thickness: float, close_gaps: float = 0.0) -> S
     del lines
     out = Strokes(w, h)
     spur = max(2.0 * thickness, 4.0)
-    graph = _Graph(sk)
+    paths, closed, free_ends = _pixel_paths(sk)
     del sk
-    degree = graph.degree
-    for pixels, closed in graph.paths():
-        arr = np.array(pixels)
-        length = len(arr)
-        ends_free = 0 if closed else int(degree[pixels[0]] == 1) + int(degree[pixels[-1]] == 1)
-        if length < spur and (ends_free >= 1 or closed):  # a spur off a junction, or a fragment
-            continue
-        if length <= 3 and not ends_free and not closed:  # a step inside a junction's pixel cluster
-            continue
-        pts = arr[:, ::-1] + 0.5
-        keep = _simplify(pts, SIMPLIFY_PX)
-        widths = width[arr[keep, 0], arr[keep, 1]].astype(np.float32).clip(1.0, 4 * thickness + 2)
-        if closed and len(keep) > 2:
-            keep = np.append(keep, keep[0])
-            widths = np.append(widths, widths[0])
-        out.paths.append(Path(pts[keep], widths, closed))
+    lengths = np.array([len(p) for p in paths], int)
+    free = free_ends.sum(1)
+    # drop spurs off a junction and fragments (short, with a free end, or small loops), and
+    # steps inside a junction's pixel cluster
+    kept = [i for i in range(len(paths)) if not (lengths[i] < spur and (free[i] or closed[i]))
+            and not (lengths[i] <= 3 and not free[i] and not closed[i])]
+    if not kept:
+        out.fills = _runs(blobs)
+        return out
+    pix = np.concatenate([paths[i] for i in kept])
+    starts = np.cumsum(np.r_[0, lengths[kept][:-1]])
+    keep = _simplify(pix[:, ::-1] + 0.5, starts, SIMPLIFY_PX)
+    for i, a, b in zip(kept, starts.tolist(), (starts + lengths[kept]).tolist()):
+        arr = pix[a:b][keep[a:b]]
+        widths = width[arr[:, 0], arr[:, 1]].astype(np.float32).clip(1.0, 4 * thickness + 2)
+        if closed[i] and len(arr) > 2:
+            arr, widths = np.concatenate([arr, arr[:1]]), np.append(widths, widths[0])
+        out.paths.append(Path(arr[:, ::-1] + 0.5, widths, closed[i]))
     if close_gaps > 0:
         _close_gaps(out, close_gaps)
     out.fills = _runs(blobs)
@@ -221,32 +236,45 @@ def extract(lineart: np.ndarray, thickness: float, close_gaps: float = 0.0) -> S
 
 
 def _close_gaps(strokes: Strokes, reach: float) -> None:
-    """Join end points of open paths that lie within `reach` px of another end facing them."""
-    ends = []
-    for i, p in enumerate(strokes.paths):
-        if p.closed or len(p.points) < 2:
+    """Join end points of open paths that lie within `reach` px of another end facing them
+    (each end once, nearest first from each end in path order)."""
+    ends = [(i, j) for i, p in enumerate(strokes.paths) if not p.closed and len(p.points) >= 2 for j in (0, -1)]
+    if not ends:
+        return
+    tips = np.array([strokes.paths[i].points[j] for i, j in ends])
+    before = np.array([strokes.paths[i].points[1 if j == 0 else -2] for i, j in ends])
+    out_dir = tips - before
+    out_dir /= np.maximum(np.hypot(out_dir[:, 0], out_dir[:, 1]), 1e-9)[:, None]
+    path_of = np.array([i for i, _ in ends])
+    short = np.array([len(strokes.paths[i].points) < 4 for i, _ in ends])
+    # candidate pairs: within reach, facing each other (a symmetric test), found by sweeping
+    # the ends sorted by x
+    order = np.argsort(tips[:, 0], kind="stable")
+    xs = tips[order, 0]
+    pairs = []
+    for k in range(1, len(ends)):
+        near = np.flatnonzero(xs[k:] - xs[:-k] <= reach)
+        if not len(near):
+            break
+        pairs.append(np.stack([order[near], order[near + k]], axis=1))
+    if not pairs:
+        return
+    a, b = np.concatenate(pairs).T
+    gap = tips[b] - tips[a]
+    d = np.hypot(gap[:, 0], gap[:, 1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = (d > 0) & (d <= reach) & ((gap * out_dir[a]).sum(1) / d > 0.3) & ((-gap * out_dir[b]).sum(1) / d > 0.3)
+    ok &= ~((path_of[a] == path_of[b]) & short[a])
+    a, b, d = np.concatenate([a[ok], b[ok]]), np.concatenate([b[ok], a[ok]]), np.concatenate([d[ok], d[ok]])
+    used = np.zeros(len(ends), bool)
+    by = np.lexsort((d, a))  # each end in turn takes the nearest end still free
+    for x, y in zip(a[by].tolist(), b[by].tolist()):
+        if used[x] or used[y]:
             continue
-        for j, (tip, before) in enumerate(((p.points[0], p.points[1]), (p.points[-1], p.points[-2]))):
-            d = tip - before
-            ends.append((i, j, tip, d / max(np.hypot(*d), 1e-9), float(p.widths[0 if j == 0 else -1])))
-    used: set[tuple[int, int]] = set()
-    for a in range(len(ends)):
-        i, j, tip, out_dir, wa = ends[a]
-        if (i, j) in used:
-            continue
-        best, best_d = None, reach
-        for b in range(len(ends)):
-            k, m, other, other_dir, _ = ends[b]
-            if b == a or (k, m) in used or (k == i and len(strokes.paths[i].points) < 4):
-                continue
-            gap = other - tip
-            d = float(np.hypot(*gap))
-            if 0 < d <= best_d and (gap @ out_dir) / d > 0.3 and (-gap @ other_dir) / d > 0.3:
-                best, best_d = b, d
-        if best is not None:
-            k, m, other, _, wb = ends[best]
-            used |= {(i, j), (k, m)}
-            strokes.paths.append(Path(np.stack([tip, other]), np.array([wa, wb], np.float32)))
+        used[[x, y]] = True
+        (i, j), (k, m) = ends[x], ends[y]
+        strokes.paths.append(Path(np.stack([tips[x], tips[y]]),
+                                  np.array([strokes.paths[i].widths[j], strokes.paths[k].widths[m]], np.float32)))
 
 
 def _runs(mask: np.ndarray) -> list[np.ndarray]:
