@@ -127,3 +127,17 @@ def test_cli_svg_matches_the_png(tmp_path, sketch):
     svg = (tmp_path / "out.svg").read_text()
     assert svg.startswith("<svg") and f'viewBox="0 0 {sketch.shape[1]} {sketch.shape[0]}"' in svg
     assert prf(_svg_pixels(svg) < 128, png, 2)[2] >= 0.95
+
+
+def test_closure_and_fragment_measures_tell_open_from_closed():
+    """The gap-closing rate and fragment count in the card rest on these two measures."""
+    from training.strokes_eval import encloses, loose_fragments, rasterise
+    ring = CIRCLE[:len(CIRCLE) - 12]  # a ~10 px gap
+    dash = resample(np.array([[20.0, 240], [28, 240]]))
+    lineart = _render([ring, T_BAR, T_STEM, dash])
+    seed = (128, 128)
+    assert not encloses(rasterise(extract(lineart, 3.0)), seed)
+    assert encloses(rasterise(extract(lineart, 3.0, close_gaps=14)), seed)
+    assert not encloses(np.zeros((SIZE, SIZE), bool), seed)
+    strokes = extract(lineart, 3.0)
+    assert loose_fragments(strokes, 15) == 1  # the dash alone: the ring and the T are longer

@@ -28,6 +28,7 @@ from smart_lineart.engine.strokes import extract
 from smart_lineart.engine.tiling import Engine
 from smart_lineart.settings import DEFAULTS, Settings
 from training import probe
+from training.strokes_eval import loose_fragments
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "bench"
@@ -172,7 +173,8 @@ def main() -> None:
     t = time.perf_counter()
     strokes = extract(out, DEFAULTS.thickness)
     stages["strokes (for --svg)"] = time.perf_counter() - t
-    res["a4_strokes"] = len(strokes.paths)
+    res["a4_strokes"] = {"paths": len(strokes.paths),
+                         "loose_fragments": loose_fragments(strokes, 5 * DEFAULTS.thickness)}
     res["a4_stages_seconds"] = {k: round(v, 2) for k, v in stages.items()}
 
     (ROOT / "bench").mkdir(exist_ok=True)
@@ -205,7 +207,8 @@ def table(r: dict) -> str:
     lines.append(f"| A4, --backend onnxruntime | 8.7 | {v['seconds']} | {v['peak_rss_mb']} |")
     v = r["cli_a4_svg"]
     lines.append(f"| A4, --svg (PNG and SVG) | 8.7 | {v['seconds']} | {v['peak_rss_mb']} |")
-    lines += ["", "A4 in process: " + ", ".join(f"{k} {v} s" for k, v in r["a4_stages_seconds"].items())]
+    lines += ["", "A4 in process: " + ", ".join(f"{k} {v} s" for k, v in r["a4_stages_seconds"].items())
+              + f"; {r['a4_strokes']['paths']} strokes, {r['a4_strokes']['loose_fragments']} loose fragments"]
     return "\n".join(lines)
 
 

@@ -20,6 +20,7 @@ from smart_lineart.engine.model_card import load_card
 from smart_lineart.engine.preprocess import grey_on_white, to_uint8
 from smart_lineart.engine.tiling import Engine
 from smart_lineart.settings import Settings
+from training import strokes_eval
 from training.metrics import (
     INK,
     compare,
@@ -224,6 +225,7 @@ def main() -> None:
     res["brush_properties"] = brush_properties(engine, max(a.n // 2, 2), a.size)
     res["construction_lines"] = guides(engine, a.n, a.size, blue=False)
     res["blue_guides"] = guides(engine, a.n, a.size, blue=True)
+    res["strokes"] = strokes_eval.measure(engine)
     res["faint_response"] = {"kept_share_by_darkness": faint_response(engine, a.n, a.size),
                              "default_faint": engine.card.default_faint}
     print(json.dumps(res, indent=1))

@@ -50,6 +50,14 @@ class Path:
         tangent[corner] = 0.0
         return np.stack([p[:-1], p[:-1] + tangent[:-1], p[1:] - tangent[1:], p[1:]], axis=1)
 
+    def polyline(self, per_segment: int = 8) -> np.ndarray:
+        """(M, 2) points along the curve, `per_segment` per Bézier segment, ends included."""
+        b = self.beziers()
+        t = np.linspace(0, 1, per_segment, endpoint=False)[None, :, None]
+        pts = ((1 - t) ** 3 * b[:, None, 0] + 3 * (1 - t) ** 2 * t * b[:, None, 1]
+               + 3 * (1 - t) * t ** 2 * b[:, None, 2] + t ** 3 * b[:, None, 3])
+        return np.concatenate([pts.reshape(-1, 2), self.points[-1:]])
+
 
 @dataclass
 class Strokes:
@@ -291,7 +299,7 @@ def _runs(mask: np.ndarray) -> list[np.ndarray]:
 def fit_error(strokes: Strokes, sk: np.ndarray) -> float:
     """Mean distance (px) from the fitted curves (sampled) to the raster's centre-line pixels:
     how closely the strokes follow the lineart."""
-    samples = [_sample(p) for p in strokes.paths if len(p.points) > 1]
+    samples = [p.polyline() for p in strokes.paths if len(p.points) > 1]
     if not samples or not sk.any():
         return 0.0
     curve = np.concatenate(samples)
@@ -302,11 +310,3 @@ def fit_error(strokes: Strokes, sk: np.ndarray) -> float:
         c = centre[chunk:chunk + 2048]
         best = np.minimum(best, np.hypot(curve[:, None, 0] - c[None, :, 0], curve[:, None, 1] - c[None, :, 1]).min(axis=1))
     return float(best.mean())
-
-
-def _sample(p: Path, per_segment: int = 8) -> np.ndarray:
-    b = p.beziers()
-    t = np.linspace(0, 1, per_segment, endpoint=False)[None, :, None]
-    pts = ((1 - t) ** 3 * b[:, None, 0] + 3 * (1 - t) ** 2 * t * b[:, None, 1] + 3 * (1 - t) * t ** 2 * b[:, None, 2]
-           + t ** 3 * b[:, None, 3])
-    return np.concatenate([pts.reshape(-1, 2), p.points[-1:]])
