@@ -23,7 +23,8 @@ from .errors import Cancelled, MemoryCapError, OutputError, SettingsError, Smart
 from .settings import DEFAULTS, Settings
 
 FLAGS = {"thickness": "--thickness", "brush": "--brush", "faint": "--faint", "backend": "--backend",
-         "device": "--device", "max_memory_mb": "--max-memory", "output": "--svg"}  # Settings field -> flag
+         "device": "--device", "max_memory_mb": "--max-memory", "output": "--svg",
+         "close_gaps": "--close-gaps"}  # Settings field -> flag
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="another .onnx model (its .json card beside it)")
     p.add_argument("--transparent", action="store_true", help="black lines on transparency instead of white")
     p.add_argument("--svg", action="store_true", help="also write the lineart as vector strokes: OUTPUT with .svg")
-    p.add_argument("--close-gaps", type=float, default=0.0, metavar="PX",
-                   help="with --svg: join stroke ends that nearly meet, up to PX apart (default 0: off)")
+    p.add_argument("--close-gaps", type=float, default=DEFAULTS.close_gaps, metavar="PX",
+                   help=f"with --svg: join stroke ends that nearly meet, up to PX apart (default {DEFAULTS.close_gaps:g}: off)")
     p.add_argument("--list", action="store_true", help="list backends, devices, models and presets, then exit")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--verbose", action="store_true", help="log details, and tracebacks of internal errors, on stderr")
@@ -142,7 +143,7 @@ def _page(src: str, dst: Path, engine: Engine, settings: Settings, a: argparse.N
         print(f"wrote {dst}", file=sys.stderr)
     if a.svg:
         vector = dst.with_suffix(".svg")
-        text = to_svg(extract(lineart, settings.thickness, a.close_gaps)).encode()
+        text = to_svg(extract(lineart, settings.thickness, settings.close_gaps)).encode()
         atomic_write(vector, lambda f: f.write(text))
         if not a.quiet:
             print(f"wrote {vector}", file=sys.stderr)
@@ -159,7 +160,7 @@ def run(argv: list[str] | None = None) -> int:
         raise UsageError("no input images given (see --help)")
     if not a.output:
         raise UsageError("no output given: use -o OUTPUT")
-    settings = Settings(a.thickness, a.brush, a.faint, a.backend, a.device, a.max_memory)
+    settings = Settings(a.thickness, a.brush, a.faint, a.backend, a.device, a.max_memory, close_gaps=a.close_gaps)
     settings.check_runtime()
     outputs = _outputs(a.inputs, a.output)
     steady_heap()

@@ -13,6 +13,7 @@ from .engine.model_card import ModelCard
 from .errors import SettingsError
 
 MEMORY_RANGE_MB = (64.0, float(1 << 20))  # a cap outside this is a typo, not a wish
+CLOSE_GAPS_RANGE = (0.0, 64.0)  # px; wider joins lines that were meant apart
 # a paint layer of pixels, an editable vector layer of strokes, or the strokes painted with the
 # artist's current Krita brush (Krita 5.3+, in a window)
 OUTPUTS = ("raster", "vector", "brush")
@@ -29,6 +30,7 @@ class Settings:
     device: str = "auto"
     max_memory_mb: float = 768.0
     output: str = OUTPUTS[0]
+    close_gaps: float = 0.0  # px: stroke ends this close, facing each other, are joined (strokes only); 0: off
 
     def brush_for(self, card: ModelCard) -> str:
         """The preset to draw with: the chosen one, or the model's first."""
@@ -61,6 +63,9 @@ class Settings:
         if not (math.isfinite(self.max_memory_mb) and lo <= self.max_memory_mb <= hi):
             raise SettingsError(f"memory cap {self.max_memory_mb:g} MB is outside {lo:.0f}-{hi:.0f} MB",
                                 "max_memory_mb")
+        lo, hi = CLOSE_GAPS_RANGE
+        if not (math.isfinite(self.close_gaps) and lo <= self.close_gaps <= hi):
+            raise SettingsError(f"gap closing {self.close_gaps:g} px is outside {lo:g}-{hi:g} px", "close_gaps")
 
     # Krita's saved settings: strings, with "" for None ------------------------------------
     def to_strings(self) -> dict[str, str]:
@@ -73,7 +78,7 @@ class Settings:
         for f in fields(cls):
             default = getattr(DEFAULTS, f.name)
             raw = read(f.name, "" if default is None else str(default))
-            kind = float if f.name in ("thickness", "faint", "max_memory_mb") else str
+            kind = float if f.name in ("thickness", "faint", "max_memory_mb", "close_gaps") else str
             try:
                 values[f.name] = None if raw == "" and f.name in _OPTIONAL else kind(raw)
             except (TypeError, ValueError):

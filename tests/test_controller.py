@@ -59,7 +59,8 @@ def setup(sketch):
 
 def test_settings_are_saved_and_read_back(setup):
     c, app, *_ = setup
-    chosen = Settings(thickness=5.5, brush="pencil", faint=0.3, backend="onnxruntime", device="CPU", max_memory_mb=1024)
+    chosen = Settings(thickness=5.5, brush="pencil", faint=0.3, backend="onnxruntime", device="CPU", max_memory_mb=1024,
+                      output="vector", close_gaps=12.0)
     c.update(chosen)
     assert Controller(app, lambda fn: fn()).settings == chosen
 

@@ -94,6 +94,19 @@ def test_write_and_rerun_replace_the_linked_layer(doc, sketch):
     assert krita_document.linked_lineart(doc, s) is second
 
 
+def test_vector_output_closes_gaps_when_asked(doc, sketch):
+    """Settings.close_gaps reaches the strokes: a ring with a gap gets one joining stroke more."""
+    from PIL import Image, ImageDraw
+    s = doc.root.children[0]
+    h, w = sketch.shape
+    img = Image.new("L", (w, h), 255)
+    ImageDraw.Draw(img).arc((w // 2 - 40, h // 2 - 40, w // 2 + 40, h // 2 + 40), 20, 350, fill=0, width=3)
+    lines = np.asarray(img)
+    counts = [krita_document.write_lineart(doc, s, lines, (0, 0, w, h), Settings(output="vector", close_gaps=gap))
+              .shapes() for gap in (0.0, 30.0)]
+    assert len(counts[1]) == len(counts[0]) + 1
+
+
 def test_docker_settings_round_trip_and_survive_bad_values():
     store = {}
     s = Settings(thickness=4.5, faint=0.2, brush="pencil", backend="onnxruntime", device="CPU", max_memory_mb=512)

@@ -1,49 +1,86 @@
 """"Paint with my brush": the strokes painted through Krita's own brush engine with the artist's
-current preset, size and colour (Node.paintPath, Krita 5.3 and later). Krita paints on the
-active view's current layer with that view's brush, so the layer is made active first. Each
-stroke's width relative to the page's median width scales the brush size: the artist's size is
-the size of a typical line. Spot blacks are filled with the foreground colour."""
+current preset, size and colour (Node.paintPath, Krita 5.3 and later).
+
+Krita records every paintPath as its own undo step and paints only in the active view, on its
+current layer. So the strokes are painted in a scratch document the size of the sketch's
+region, shown in the active window while it paints (the artist watches the lines appear), and
+its pixels then become the lineart layer in one step, like a raster run. Cancel stops between
+strokes and leaves the artist's document untouched. Each stroke's width relative to the page's
+median width scales the brush size: the artist's size is the size of a typical line. Spot
+blacks are filled with the foreground colour."""
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
 
 import numpy as np
 
 from ..engine.strokes import Strokes
-from ..errors import LayerError
-from .qt import QtCore, QtGui
+from ..errors import Cancelled, LayerError
+from .qt import QtCore, QtGui, QtWidgets
+
+SCRATCH_NAME = "Smart Lineart — painting"
+PROGRESS_EVERY_S = 0.1  # how often the window gets to repaint and take a Cancel click
 
 
-def _path(beziers: np.ndarray, offset: tuple[int, int]) -> QtGui.QPainterPath:
-    b = beziers + np.asarray(offset, np.float64)
-    path = QtGui.QPainterPath(QtCore.QPointF(*b[0, 0]))
-    for seg in b:
+def _path(beziers: np.ndarray) -> QtGui.QPainterPath:
+    path = QtGui.QPainterPath(QtCore.QPointF(*beziers[0, 0]))
+    for seg in beziers:
         path.cubicTo(QtCore.QPointF(*seg[1]), QtCore.QPointF(*seg[2]), QtCore.QPointF(*seg[3]))
     return path
 
 
-def paint(document, layer, strokes: Strokes, offset: tuple[int, int]) -> int:
-    """Paint `strokes` onto `layer` (already in `document`); returns how many were painted."""
-    from .document import active_view
-    view = active_view()
-    if view is None:  # checked before the run (document.check_brush_output); the window may have closed since
+def _fill(strokes: Strokes) -> QtGui.QPainterPath:
+    fill = QtGui.QPainterPath()
+    for runs in strokes.fills:
+        for y, x0, x1 in runs.tolist():
+            fill.addRect(QtCore.QRectF(x0, y, x1 - x0, 1))
+    return fill.simplified()
+
+
+def paint(app, document, strokes: Strokes, size: tuple[int, int],
+          progress: Callable[[int, int], None] | None = None, cancelled: Callable[[], bool] | None = None) -> bytes:
+    """The strokes painted with the current brush on a transparent w x h canvas in `document`'s
+    colour space: its pixel bytes. Raises Cancelled when `cancelled()` turns true."""
+    window = app.activeWindow()
+    home = window.activeView() if window is not None else None
+    if home is None:  # checked before the run (document.check_brush_output); the window may have closed since
         raise LayerError("Paint with my brush needs the document open in the active window")
-    document.setActiveNode(layer)
-    document.waitForDone()
-    paths = [p for p in strokes.paths if len(p.beziers())]
-    widths = [float(np.median(p.widths)) for p in paths]
-    typical = float(np.median(widths)) if widths else 1.0
-    size = view.brushSize()
+    w, h = size
+    scratch = app.createDocument(w, h, SCRATCH_NAME, document.colorModel(), document.colorDepth(),
+                                 document.colorProfile(), document.resolution())
     try:
-        for p, w in zip(paths, widths):
-            view.setBrushSize(max(1.0, size * w / typical))
-            layer.paintPath(_path(p.beziers(), offset))
-        if strokes.fills:
-            fill = QtGui.QPainterPath()
-            dx, dy = offset
-            for runs in strokes.fills:
-                for y, x0, x1 in runs.tolist():
-                    fill.addRect(QtCore.QRectF(x0 + dx, y + dy, x1 - x0, 1))
-            layer.paintPath(fill.simplified(), "None", "ForegroundColor")
+        view = window.addView(scratch)
+        window.showView(view)
+        for node in scratch.rootNode().childNodes():  # a new document's background layer
+            node.remove()
+        layer = scratch.createNode("ink", "paintlayer")
+        scratch.rootNode().addChildNode(layer, None)
+        scratch.setActiveNode(layer)
+        scratch.waitForDone()
+        paths = [p for p in strokes.paths if len(p.beziers())]
+        widths = [float(np.median(p.widths)) for p in paths]
+        typical = float(np.median(widths)) if widths else 1.0
+        artist_size = view.brushSize()
+        shown = time.monotonic()
+        try:
+            for i, (p, width) in enumerate(zip(paths, widths)):
+                if cancelled is not None and cancelled():
+                    raise Cancelled()
+                view.setBrushSize(max(1.0, artist_size * width / typical))
+                layer.paintPath(_path(p.beziers()))
+                if time.monotonic() - shown > PROGRESS_EVERY_S:
+                    if progress is not None:
+                        progress(i + 1, len(paths) + 1)
+                    QtWidgets.QApplication.processEvents()
+                    shown = time.monotonic()
+            if strokes.fills:
+                layer.paintPath(_fill(strokes), "None", "ForegroundColor")
+        finally:
+            view.setBrushSize(artist_size)
+        scratch.waitForDone()
+        return bytes(layer.pixelData(0, 0, w, h))
     finally:
-        view.setBrushSize(size)
-    document.waitForDone()
-    return len(paths)
+        scratch.setModified(False)  # closing asks nothing
+        scratch.close()
+        window.showView(home)

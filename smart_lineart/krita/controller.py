@@ -16,7 +16,7 @@ import numpy as np
 from .. import __version__
 from ..engine import backends
 from ..engine.model_card import ModelCard
-from ..errors import SmartLineartError
+from ..errors import Cancelled, SmartLineartError
 from ..log import internal_error
 from ..settings import Settings
 from . import document
@@ -152,8 +152,14 @@ class Controller:
         self._tell("show_status", message)
 
     def _done(self, job: document.Job, lineart: np.ndarray) -> None:
+        if job.settings.output == "brush":
+            self._tell("show_status", "Painting with your brush…")
+            self._tell("show_progress", 0, 0)
         try:
-            layer = job.write(lineart)
+            layer = job.write(lineart, lambda d, t: self._progress(job, d, t))
+        except Cancelled:
+            self._failed(job, document.CANCELLED)
+            return
         except SmartLineartError as e:
             self._finish(f"Could not write the lineart layer: {e}")
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from krita import DockWidget, Krita
 
-from ..settings import MEMORY_RANGE_MB, OUTPUTS, Settings
+from ..settings import CLOSE_GAPS_RANGE, MEMORY_RANGE_MB, OUTPUTS, Settings
 from .controller import Controller, backend_choices
 from .qt import QtCore, QtGui, QtWidgets
 
@@ -73,6 +73,12 @@ class SmartLineartDocker(DockWidget):
         for key in OUTPUTS:
             self.output.addItem(OUTPUT_LABELS[key], key)
         self.output.setCurrentIndex(OUTPUTS.index(s.output) if s.output in OUTPUTS else 0)
+        self.close_gaps = QtWidgets.QSpinBox()
+        self.close_gaps.setRange(*(int(v) for v in CLOSE_GAPS_RANGE))
+        self.close_gaps.setSuffix(" px")
+        self.close_gaps.setSpecialValueText("Off")
+        self.close_gaps.setToolTip("Strokes only: join line ends up to this far apart, so the fill tool fills each region")
+        self.close_gaps.setValue(int(round(s.close_gaps)))
         self.device = QtWidgets.QComboBox()
         self.memory = QtWidgets.QSpinBox()
         self.memory.setRange(*(int(v) for v in MEMORY_RANGE_MB))
@@ -93,13 +99,15 @@ class SmartLineartDocker(DockWidget):
         form.addRow("Faint lines", _row(self.faint, self.faint_label))
         form.addRow("Brush", self.brush)
         form.addRow("Output", self.output)
+        form.addRow("Close gaps", self.close_gaps)
         form.addRow("Device", self.device)
         form.addRow("Memory cap", self.memory)
-        controls = (self.thickness, self.faint, self.brush, self.output, self.device, self.memory)
+        controls = (self.thickness, self.faint, self.brush, self.output, self.close_gaps, self.device, self.memory)
         for w in controls:  # without a usable model there is nothing to set
             w.setEnabled(self.controller.ready)
         signals = (self.thickness.valueChanged, self.faint.valueChanged, self.brush.currentIndexChanged,
-                   self.output.currentIndexChanged, self.device.currentIndexChanged, self.memory.valueChanged)
+                   self.output.currentIndexChanged, self.close_gaps.valueChanged, self.device.currentIndexChanged,
+                   self.memory.valueChanged)
         for signal in signals:
             signal.connect(self._settings_changed)
 
@@ -139,7 +147,7 @@ class SmartLineartDocker(DockWidget):
         _, backend, device, _ = self._choices[self.device.currentIndex()] if self._choices else ("", "auto", "auto", True)
         return Settings(self.thickness.value() / THICKNESS_STEPS, self.brush.currentText() or None,
                         self.faint.value() / 100, backend, device, float(self.memory.value()),
-                        OUTPUTS[max(self.output.currentIndex(), 0)])
+                        OUTPUTS[max(self.output.currentIndex(), 0)], float(self.close_gaps.value()))
 
     def _update_labels(self) -> None:
         self.thickness_label.setText(f"{self.thickness.value() / THICKNESS_STEPS:g} px")

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.model_card import ModelCard, load_card
-from ..engine.strokes import extract
+from ..engine.strokes import Strokes, extract
 from ..engine.svg import to_svg
 from ..engine.tiling import Engine
 from ..errors import Cancelled, LayerError, SmartLineartError
@@ -185,27 +185,39 @@ def check_brush_output(document) -> None:
         raise LayerError("Paint with my brush needs the document open in the active window")
 
 
-def _vector_layer(document, name: str, lineart: np.ndarray, where: tuple[int, int, int, int], thickness: float):
+def _vector_layer(document, name: str, strokes: Strokes, where: tuple[int, int, int, int]):
     """Editable strokes: each a vector shape (width, colour and path can be changed in Krita)."""
-    strokes = extract(lineart, thickness)
     svg = to_svg(strokes, where[:2], (document.width(), document.height()))
     layer = document.createVectorLayer(name)
     layer.addShapesFromSvg(svg)
     return layer
 
 
+def _brush_layer(document, name: str, strokes: Strokes, where: tuple[int, int, int, int],
+                 progress: Callable[[int, int], None] | None, cancelled: Callable[[], bool] | None):
+    """The strokes painted with the artist's brush (painted elsewhere, see brush.py)."""
+    from .brush import paint
+    x, y, w, h = where
+    data = paint(_krita(), document, strokes, (w, h), progress, cancelled)
+    layer = document.createNode(name, "paintlayer")
+    layer.setPixelData(data, x, y, w, h)
+    return layer
+
+
 def write_lineart(document, sketch, lineart: np.ndarray, where: tuple[int, int, int, int],
-                  output: str = DEFAULTS.output, thickness: float = DEFAULTS.thickness):
-    """Make the lineart layer (pixels, or vector strokes), then put it above the sketch or in
-    place of the previous lineart."""
+                  settings: Settings = DEFAULTS, progress: Callable[[int, int], None] | None = None,
+                  cancelled: Callable[[], bool] | None = None):
+    """Make the lineart layer (pixels, vector strokes, or strokes painted with the artist's
+    brush), then put it above the sketch or in place of the previous lineart. Nothing in the
+    document changes before the new layer is complete."""
     previous = linked_lineart(document, sketch)
     name = previous.name() if previous else sketch.name() + SUFFIX
-    if output == "vector":
-        layer = _vector_layer(document, name, lineart, where, thickness)
-    elif output == "brush":
-        layer = document.createNode(name, "paintlayer")  # painted once in place (the brush paints the active layer)
-    else:
+    if settings.output == "raster":
         layer = _raster_layer(document, name, lineart, where)
+    else:
+        strokes = extract(lineart, settings.thickness, settings.close_gaps)
+        layer = _vector_layer(document, name, strokes, where) if settings.output == "vector" else \
+            _brush_layer(document, name, strokes, where, progress, cancelled)
     if previous is not None:
         layer.setOpacity(previous.opacity())
         layer.setVisible(previous.visible())
@@ -222,19 +234,15 @@ def write_lineart(document, sketch, lineart: np.ndarray, where: tuple[int, int, 
             parent.addChildNode(layer, below)
     else:
         sketch.parentNode().addChildNode(layer, sketch)
-    if output == "brush":
-        from .brush import paint
-        try:
-            paint(document, layer, extract(lineart, thickness), where[:2])
-        except Exception:
-            layer.remove()  # no half-painted layer left behind
-            raise
     links = _links(document)
     links[sketch.uniqueId().toString()] = layer.uniqueId().toString()
     document.setAnnotation(LINK_ANNOTATION, "Smart Lineart: sketch layer -> lineart layer",
                            json.dumps(links).encode())
     document.refreshProjection()
     return layer
+
+
+CANCELLED = "cancelled: the document is unchanged"
 
 
 class Job:
@@ -261,9 +269,10 @@ class Job:
         self.seconds = time.monotonic() - start
         return out
 
-    def write(self, lineart: np.ndarray):
-        return write_lineart(self.document, self.node, lineart, self.where, self.settings.output,
-                             self.settings.thickness)
+    def write(self, lineart: np.ndarray, progress: Callable[[int, int], None] | None = None):
+        """On the GUI thread. Painting with the brush reports progress and stops on cancel()."""
+        return write_lineart(self.document, self.node, lineart, self.where, self.settings, progress,
+                             self._cancel.is_set)
 
     def start(self, progress: Callable[[int, int], None], done: Callable[[Any], None],
               failed: Callable[[str], None]) -> threading.Thread:
@@ -273,7 +282,7 @@ class Job:
             try:
                 done(self.compute(progress))
             except Cancelled:
-                failed("cancelled: the document is unchanged")
+                failed(CANCELLED)
             except SmartLineartError as e:
                 failed(str(e))
             except Exception as e:  # a bug: logged with its traceback, never lost in a thread
@@ -291,7 +300,7 @@ def apply(document, node, thickness: float = DEFAULTS.thickness, brush: str | No
     Returns that layer (with wait=False: a Job, whose `start()` computes in a thread).
     Raises ValueError (LayerError, SettingsError) for a node it cannot process (vector layer,
     mask, empty layer or group) or settings out of range. `settings` supplies the backend,
-    device and memory cap. output: "raster" (a paint layer), "vector" (a vector layer of
+    device, memory cap and gap closing (for strokes). output: "raster" (a paint layer), "vector" (a vector layer of
     editable strokes) or "brush" (the strokes painted with the current brush: Krita 5.3+, in a
     window)."""
     job = Job(document, node, replace(settings, thickness=thickness, brush=brush, faint=faint, output=output))

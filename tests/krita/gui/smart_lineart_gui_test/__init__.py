@@ -10,7 +10,7 @@ import traceback
 
 import e2e  # tests/krita: sketch pixels in and lineart pixels out
 import numpy as np  # after smart_lineart and e2e: the plugin puts its dependency folder on sys.path
-from krita import Extension, Krita
+from krita import Extension, Krita, Node
 
 from smart_lineart.krita.qt import QtCore
 
@@ -32,6 +32,11 @@ def check(name, ok, detail=None):
     e2e.check(RES, name, ok, detail)
 
 
+def can_paint() -> bool:
+    """Whether this Krita has Node.paintPath (5.3 and later)."""
+    return hasattr(Node, "paintPath")
+
+
 def names(doc):
     return [n.name() for n in doc.rootNode().childNodes()]
 
@@ -46,7 +51,8 @@ class Scenario:
         self.steps = [self.open_sketch, self.tools_action, self.undo_redo, self.rerun_after_edit,
                       self.docker_run, self.docker_cancel, self.vector_output, self.screenshot]
         # "Paint with my brush" with two of Krita's own presets (a fineliner and a pencil)
-        self.steps += [self.brush_run("d) Ink-2 Fineliner"), self.brush_run("c) Pencil-2"), self.brush_check]
+        self.steps += [self.brush_run("d) Ink-2 Fineliner"), self.brush_run("c) Pencil-2"), self.brush_check,
+                       self.brush_undo, self.brush_cancel, self.brush_cancel_click, self.brush_cancel_check]
         self.painted = {}
         self.ticks = []  # when the GUI thread got to a 20 ms timer: gaps mean a frozen window
         self.ticker = QtCore.QTimer()
@@ -288,6 +294,7 @@ class Scenario:
             self.doc.setActiveNode(self.sketch)
             docker.output.setCurrentIndex(2)  # Paint with my brush
             self.preset, self.t0, self.layers_before_brush = preset, time.monotonic(), names(self.doc)
+            self.uid_before_brush = self.lineart().uniqueId()
             docker.run_button.click()
             return lambda: docker.controller.job is None
         step.__name__ = f"brush_run({preset})"
@@ -305,9 +312,8 @@ class Scenario:
 
     def brush_check(self):
         self.record_brush()
-        docker = self.docker()
         (a, status_a, sec_a), (b, status_b, sec_b) = self.painted.values()
-        if not hasattr(__import__("krita").Node, "paintPath"):  # Krita 5.1/5.2: the docker says so
+        if not can_paint():  # Krita 5.1/5.2: the docker says so
             check("Paint with my brush: this Krita cannot, and the docker says so",
                   "needs Krita 5.3" in status_a and names(self.doc) == self.layers_before_brush,
                   {"status": status_a, "layers": names(self.doc), "before": self.layers_before_brush})
@@ -329,6 +335,56 @@ class Scenario:
         check("two presets give measurably different lines",
               abs(sa["mean darkness on ink"] - sb["mean darkness on ink"]) > 0.05
               or abs(sa["share of soft (partly inked) px"] - sb["share of soft (partly inked) px"]) > 0.05, stats)
+        return 0.5
+
+    def brush_undo(self):
+        """The pencil run replaced the fineliner layer: undone like any re-run, not per stroke."""
+        if not can_paint():
+            return 0.1
+        pencil = self.painted["c) Pencil-2"][0]
+        steps = self.undo_until(lambda: self.lineart().uniqueId() == self.uid_before_brush)
+        RES["times"]["undo steps of a brush re-run"] = steps
+        check("a brush run is undone like a raster re-run (at most two steps), not a step per stroke",
+              steps <= 2 and np.array_equal(e2e.read_lineart(self.lineart(), self.w, self.h),
+                                            self.painted["d) Ink-2 Fineliner"][0]), steps)
+        self.redo(steps)
+        check("Redo brings the painted lineart back", np.array_equal(e2e.read_lineart(self.lineart(), self.w, self.h),
+                                                                     pencil), names(self.doc))
+        return 0.5
+
+    def brush_cancel(self):
+        """Run with the brush again and press Cancel once the painting has begun."""
+        docker = self.docker()
+        if not can_paint():
+            return 0.1
+        self.doc.setActiveNode(self.sketch)
+        self.window.activeView().setBrushSize(12.0)  # slower strokes: painting lasts long enough to cancel
+        self.before_cancel = (names(self.doc), self.lineart().uniqueId(), len(self.k.documents()))
+        self.progress.clear()
+        docker.run_button.click()
+        return lambda: docker.status.text().startswith("Painting") or docker.controller.job is None
+
+    def brush_cancel_click(self):
+        docker = self.docker()
+        if not can_paint():
+            return 0.1
+        self.cancel_status = docker.status.text()
+        docker.cancel_button.click()
+        return lambda: docker.controller.job is None
+
+    def brush_cancel_check(self):
+        docker = self.docker()
+        if not can_paint():
+            docker.output.setCurrentIndex(0)
+            return 0.1
+        view = self.window.activeView()
+        after = (names(self.doc), self.lineart().uniqueId(), len(self.k.documents()))
+        check("Cancel while painting with the brush leaves the document as it was and closes the scratch canvas",
+              self.cancel_status.startswith("Painting") and docker.status.text().startswith("Cancelled")
+              and after == self.before_cancel and view.document() == self.doc,
+              {"when cancelled": self.cancel_status, "status": docker.status.text(),
+               "layers, lineart, documents": [str(v) for v in after], "before": [str(v) for v in self.before_cancel]})
+        check("painting with the brush shows progress", len(self.progress) > 0, self.progress[-5:])
         docker.output.setCurrentIndex(0)
         return 0.5
 
