@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="another .onnx model (its .json card beside it)")
     p.add_argument("--transparent", action="store_true", help="black lines on transparency instead of white")
     p.add_argument("--svg", action="store_true", help="also write the lineart as vector strokes: OUTPUT with .svg")
+    p.add_argument("--svg-outlines", action="store_true",
+                   help="with --svg: each stroke a filled outline whose width follows the line (tapers), "
+                        "instead of a line of one width")
     p.add_argument("--close-gaps", type=float, default=DEFAULTS.close_gaps, metavar="PX",
                    help=f"with --svg: join stroke ends that nearly meet, up to PX apart (default {DEFAULTS.close_gaps:g}: off)")
     p.add_argument("--list", action="store_true", help="list backends, devices, models and presets, then exit")
@@ -143,7 +146,7 @@ def _page(src: str, dst: Path, engine: Engine, settings: Settings, a: argparse.N
         print(f"wrote {dst}", file=sys.stderr)
     if a.svg:
         vector = dst.with_suffix(".svg")
-        text = to_svg(extract(lineart, settings.thickness, settings.close_gaps)).encode()
+        text = to_svg(extract(lineart, settings.thickness, settings.close_gaps), outlines=a.svg_outlines).encode()
         atomic_write(vector, lambda f: f.write(text))
         if not a.quiet:
             print(f"wrote {vector}", file=sys.stderr)

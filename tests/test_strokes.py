@@ -80,6 +80,7 @@ def test_bands_do_not_cut_strokes(drawing, monkeypatch):
     assert len(banded.paths) == len(whole.paths)
     for a, b in zip(sorted(whole.paths, key=lambda p: tuple(p.points[0])), sorted(banded.paths, key=lambda p: tuple(p.points[0]))):
         np.testing.assert_allclose(a.points, b.points)
+        np.testing.assert_allclose(a.widths, b.widths)
 
 
 def test_spot_blacks_become_filled_shapes():
@@ -118,10 +119,25 @@ def test_gap_closing_closes_regions():
     assert closed(to_svg(extract(lineart, 3.0, close_gaps=12)))
 
 
-def test_cli_svg_matches_the_png(tmp_path, sketch):
+def test_svg_outlines_follow_the_taper():
+    """The inking pen's line swells in the middle and tapers to a point: as outlines, so does
+    the SVG; as lines of one width it cannot."""
+    from training.synth import render_target
+    line = resample(np.array([[30.0, 128.0], [226.0, 128.0]]))
+    lineart = (render_target([(line, False)], SIZE, 6.0, "inking-pen") * 255 + 0.5).astype(np.uint8)
+    strokes = extract(lineart, 6.0)
+    for outlines, tapers in ((True, True), (False, False)):
+        ink = _svg_pixels(to_svg(strokes, outlines=outlines)) < 128
+        end, middle = ink[:, 40].sum(), ink[:, 128].sum()
+        assert (end < 0.6 * middle) == tapers, (outlines, end, middle)
+        assert prf(ink, lineart < 128, 2)[2] >= 0.95
+
+
+@pytest.mark.parametrize("style", [[], ["--svg-outlines"]], ids=["lines", "outlines"])
+def test_cli_svg_matches_the_png(tmp_path, sketch, style):
     src = tmp_path / "sketch.png"
     Image.fromarray(sketch).save(src)
-    res = run_cli(str(src), "-o", str(tmp_path / "out.png"), "--svg", "--quiet")
+    res = run_cli(str(src), "-o", str(tmp_path / "out.png"), "--svg", "--quiet", *style)
     assert res.returncode == 0, res.stderr
     png = np.asarray(Image.open(tmp_path / "out.png")) < 128
     svg = (tmp_path / "out.svg").read_text()

@@ -4,13 +4,16 @@ and spot blacks as filled shapes. Numpy only (it runs inside Krita's Python too)
 1. Spot blacks are what survives an opening larger than the line's half-width; the rest is line.
 2. The line ink is thinned to its centre-line in bands that overlap by more than the thinning
    reaches, so the page-wide centre-line is exactly what a whole-page thinning gives: no band
-   cuts a stroke. Widths come from the same bands (twice the distance to paper).
+   cuts a stroke. The width at each centre-line pixel is the ink mass over the centre-line
+   length around it (again banded, again exactly the whole page's).
 3. The centre-line pixels become a graph; paths run between end points and junctions (a T or an
    X keeps its junction; strokes meet there). Spurs shorter than the line is wide and fragments
    shorter than a dot are dropped.
-4. Each path is simplified (Douglas-Peucker, SIMPLIFY_PX: the pixel stair-steps go, corners
-   stay) and drawn as a Catmull-Rom curve through the kept points, i.e. cubic Béziers; where it
-   turns sharply the curve keeps a corner.
+4. Each path is smoothed over about the line's half-width (thinning zigzags), simplified
+   (Douglas-Peucker on course and width: the stair-steps go, corners, tapers and swells stay)
+   and drawn as a Catmull-Rom curve through the kept points, i.e. cubic Béziers; where it turns
+   sharply the curve keeps a corner. Each kept point's width is the mean over the stretch it
+   stands for; the path's typical width is the median along all of it.
 5. Optionally, end points that nearly meet (within `close_gaps` px, facing each other) are
    joined, so a fill tool fills each region.
 """
@@ -29,6 +32,7 @@ STROKE_BYTES_PER_PIXEL = 20  # extraction's peak per page pixel: masks, widths a
 # (Python objects per centre-line pixel); measured 15.6 on a dense A4 page, with headroom
 CORNER_DEG = 55.0  # a turn sharper than this between simplified segments is a corner
 SIMPLIFY_PX = 0.75  # Douglas-Peucker tolerance: drops the pixel stair-steps, keeps the shape
+WIDTH_TOLERANCE_PX = 0.75  # ... and the width between two kept points is linear within this
 _N8 = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]
 
 
@@ -37,6 +41,11 @@ class Path:
     points: np.ndarray  # (N, 2) x, y of the centre-line, px (pixel centres at .5)
     widths: np.ndarray  # (N,) stroke width at each point, px
     closed: bool = False
+    width: float = 0.0  # the stroke's typical width (median along its whole length), px; 0: median of `widths`
+
+    def __post_init__(self) -> None:
+        if not self.width:
+            self.width = float(np.median(self.widths)) if len(self.widths) else 1.0
 
     def beziers(self) -> np.ndarray:
         """(N-1, 4, 2) cubic Bézier segments through the points (Catmull-Rom; corners kept)."""
@@ -87,35 +96,42 @@ def _box_sum(a: np.ndarray, r: int) -> np.ndarray:
 
 def _centre_lines(lines: np.ndarray, lineart: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray]:
     """Centre-line mask and local stroke width (ink mass over centre-line length around each
-    point, in any direction), in bands that overlap by more than thinning and the width window
-    reach: each band's middle is exactly the whole-page result."""
+    point, in any direction), in bands: thinned with a margin wider than thinning reaches from
+    a band's cut (each band's middle is exactly the whole-page centre line), then measured on
+    that page-wide centre line with a margin of the window's reach (widths, too, are exactly
+    the whole page's)."""
     h, w = lines.shape
     sk = np.zeros((h, w), bool)
-    width = np.zeros((h, w), np.float16)
     rows = band_rows(w)
     margin = 2 * reach + 2
     for y in range(0, h, rows):
         y0, y1 = max(y - margin, 0), min(y + rows + margin, h)
+        sk[y:y + rows] = skeleton(lines[y0:y1])[y - y0:y - y0 + min(rows, h - y)]
+    width = np.zeros((h, w), np.float16)
+    for y in range(0, h, rows):
+        y0, y1 = max(y - reach - 1, 0), min(y + rows + reach + 1, h)  # + 1: the dilation's reach
         keep = slice(y - y0, y - y0 + min(rows, h - y))
-        band_sk = skeleton(lines[y0:y1])
-        darkness = (255 - lineart[y0:y1].astype(np.float32)) / 255 * dilate(lines[y0:y1], 1)
-        mass, length = _box_sum(darkness, reach), _box_sum(band_sk.astype(np.float32), reach)
-        sk[y:y + rows] = band_sk[keep]
-        width[y:y + rows] = (mass / np.maximum(length, 1.0))[keep]
+        # integer sums: exactly the same in every band whatever the band's origin
+        darkness = (255 - lineart[y0:y1].astype(np.int32)) * dilate(lines[y0:y1], 1)  # sums fit: bands are small
+        mass, length = _box_sum(darkness, reach), _box_sum(sk[y0:y1].astype(np.int32), reach)
+        width[y:y + rows] = (mass / (255.0 * np.maximum(length, 1)))[keep]
     return sk, width
 
 
-def _neighbour_codes(sk: np.ndarray) -> np.ndarray:
-    """Per centre-line pixel, a bit per direction of _N8 that leads to a neighbour: 8-connected,
-    but a diagonal only where no 4-connected pixel links the two already (a staircase is a
-    line, every pixel with 2 neighbours, not a row of junctions)."""
+def _neighbour_codes(sk: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """For the centre-line pixels at `flat` (indices into sk.ravel()), a bit per direction of
+    _N8 that leads to a neighbour: 8-connected, but a diagonal only where no 4-connected pixel
+    links the two already (a staircase is a line, every pixel with 2 neighbours, not a row of
+    junctions)."""
     h, w = sk.shape
-    p = np.pad(sk, 1)
-    at = lambda dy, dx: p[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]  # noqa: E731
-    code = np.zeros((h, w), np.uint8)
+    p = np.pad(sk, 1).ravel()
+    y, x = np.divmod(flat, w)
+    at_ = (y + 1) * (w + 2) + x + 1
+    at = lambda dy, dx: p[at_ + dy * (w + 2) + dx]  # noqa: E731
+    code = np.zeros(len(flat), np.uint8)
     for bit, (dy, dx) in enumerate(_N8):
         link = at(dy, dx) if dy == 0 or dx == 0 else at(dy, dx) & ~at(dy, 0) & ~at(0, dx)
-        code |= (link & sk).astype(np.uint8) << bit
+        code |= link.astype(np.uint8) << bit
     return code
 
 
@@ -126,7 +142,7 @@ def _pixel_paths(sk: np.ndarray) -> tuple[list[np.ndarray], list[bool], np.ndarr
     The walk visits every pixel once, in plain Python over flat lists."""
     h, w = sk.shape
     flat = np.flatnonzero(sk)
-    code = _neighbour_codes(sk).ravel()[flat]
+    code = _neighbour_codes(sk, flat)
     del sk
     n = len(flat)
     degree = ((code[:, None] >> np.arange(8, dtype=np.uint8)) & 1).sum(1)
@@ -174,10 +190,35 @@ def _pixel_paths(sk: np.ndarray) -> tuple[list[np.ndarray], list[bool], np.ndarr
     return paths, closed, ends
 
 
+def _smooth(pixels: np.ndarray, closed: bool, reach: int) -> np.ndarray:
+    """A pixel path (y, x) as x, y pixel centres averaged over `reach` px either side: thinning
+    leaves a centre line that zigzags by a pixel along wide strokes, and every zig became a
+    wiggle in the curve. Open paths keep their ends where they were (odd reflection)."""
+    q = pixels[:, ::-1] + 0.5
+    r = min(reach, (len(q) - 1) // 2)
+    if r < 1:
+        return q
+    if closed:
+        ext = np.concatenate([q[-r:], q, q[:r]])
+    else:
+        ext = np.concatenate([2 * q[0] - q[r:0:-1], q, 2 * q[-1] - q[-2:-r - 2:-1]])
+    c = np.concatenate([np.zeros((1, 2)), ext]).cumsum(axis=0)
+    return (c[2 * r + 1:] - c[:-2 * r - 1]) / (2 * r + 1)
+
+
+def _medians(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The median of each run of `values` that begins at `starts` (all runs at once)."""
+    run = np.repeat(np.arange(len(starts)), np.diff(starts, append=len(values)))
+    ordered = values[np.lexsort((values, run))]
+    ends = np.append(starts[1:], len(values))
+    return (ordered[(starts + ends - 1) // 2] + ordered[(starts + ends) // 2]) / 2
+
+
 def _simplify(p: np.ndarray, starts: np.ndarray, tol: float) -> np.ndarray:
-    """Douglas-Peucker on many paths at once (p: their points end to end; starts: where each
-    begins): a mask of the points kept. Every round splits each segment at its farthest
-    point beyond `tol`; a segment with none is final and its points leave the round."""
+    """Douglas-Peucker on many paths at once (p: their points end to end, in any number of
+    dimensions; starts: where each begins): a mask of the points kept. Every round splits each
+    segment at its farthest point beyond `tol`; a segment with none is final and its points
+    leave the round."""
     m = len(p)
     keep = np.zeros(m, bool)
     keep[starts] = True
@@ -191,9 +232,8 @@ def _simplify(p: np.ndarray, starts: np.ndarray, tol: float) -> np.ndarray:
         seg = np.searchsorted(kept, idx) - 1
         a, b = p[kept[seg]], p[kept[seg + 1]]
         chord, rel = b - a, p[idx] - a
-        length = np.hypot(chord[:, 0], chord[:, 1])
-        dist = np.where(length > 1e-9, np.abs(rel[:, 0] * chord[:, 1] - rel[:, 1] * chord[:, 0]) / np.maximum(length, 1e-9),
-                        np.hypot(rel[:, 0], rel[:, 1]))
+        unit = chord / np.maximum(np.linalg.norm(chord, axis=1), 1e-9)[:, None]  # 0 where a == b
+        dist = np.linalg.norm(rel - (rel * unit).sum(1)[:, None] * unit, axis=1)
         first = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
         count = np.diff(np.append(first, len(seg)))
         far = np.maximum.reduceat(dist, first)
@@ -229,14 +269,26 @@ def extract(lineart: np.ndarray, thickness: float, close_gaps: float = 0.0) -> S
         out.fills = _runs(blobs)
         return out
     pix = np.concatenate([paths[i] for i in kept])
+    reach = int(np.clip(half, 1, 4))
+    centre = np.concatenate([_smooth(paths[i], closed[i], reach) for i in kept])
+    along_all = width[pix[:, 0], pix[:, 1]].astype(np.float32).clip(1.0, 4 * thickness + 2)
     starts = np.cumsum(np.r_[0, lengths[kept][:-1]])
-    keep = _simplify(pix[:, ::-1] + 0.5, starts, SIMPLIFY_PX)
-    for i, a, b in zip(kept, starts.tolist(), (starts + lengths[kept]).tolist()):
-        arr = pix[a:b][keep[a:b]]
-        widths = width[arr[:, 0], arr[:, 1]].astype(np.float32).clip(1.0, 4 * thickness + 2)
-        if closed[i] and len(arr) > 2:
-            arr, widths = np.concatenate([arr, arr[:1]]), np.append(widths, widths[0])
-        out.paths.append(Path(arr[:, ::-1] + 0.5, widths, closed[i]))
+    # a point is kept where the course or the width (a taper, a swell) turns
+    keep = _simplify(np.concatenate([centre, along_all[:, None] * (SIMPLIFY_PX / WIDTH_TOLERANCE_PX)], axis=1),
+                     starts, SIMPLIFY_PX)
+    typical = _medians(along_all, starts)
+    for k, (i, a, b) in enumerate(zip(kept, starts.tolist(), (starts + lengths[kept]).tolist())):
+        along = along_all[a:b]
+        kept_at = np.flatnonzero(keep[a:b])
+        pts = centre[a:b][kept_at]
+        # each point's width: the mean over the stretch it stands for (a single pixel's
+        # measure jitters); the ends keep their own (tapers)
+        cut = np.concatenate([[0], (kept_at[:-1] + kept_at[1:] + 1) // 2])
+        widths = np.add.reduceat(along, cut) / np.diff(cut, append=len(along))
+        widths[[0, -1]] = along[[kept_at[0], kept_at[-1]]]
+        if closed[i] and len(pts) > 2:
+            pts, widths = np.concatenate([pts, pts[:1]]), np.append(widths, widths[0])
+        out.paths.append(Path(pts, widths, closed[i], float(typical[k])))
     if close_gaps > 0:
         _close_gaps(out, close_gaps)
     out.fills = _runs(blobs)

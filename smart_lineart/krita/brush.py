@@ -59,7 +59,7 @@ def paint(app, document, strokes: Strokes, size: tuple[int, int],
         scratch.setActiveNode(layer)
         scratch.waitForDone()
         paths = [p for p in strokes.paths if len(p.beziers())]
-        widths = [float(np.median(p.widths)) for p in paths]
+        widths = [p.width for p in paths]
         typical = float(np.median(widths)) if widths else 1.0
         artist_size = view.brushSize()
         shown = time.monotonic()
