@@ -186,6 +186,11 @@ class Scenario:
         self.k.action("smart_lineart_run").trigger()
         return lambda: self.lineart() is not None and self.lineart().uniqueId() != self.old_uid
 
+    def on_progress(self, value):
+        self.progress.append(value)
+        if value > 1 and self.stroke_progress_since is None and self.docker().status.text().startswith("Painting"):
+            self.stroke_progress_since = time.monotonic()  # the brush is painting stroke by stroke
+
     def docker(self):
         for d in self.k.dockers():
             if d.objectName() == "smart_lineart_docker":
@@ -212,8 +217,8 @@ class Scenario:
         docker = self.docker()
         docker.show()
         docker.raise_()
-        self.progress = []
-        docker.progress.valueChanged.connect(lambda v: self.progress.append(v))
+        self.progress, self.stroke_progress_since = [], None
+        docker.progress.valueChanged.connect(self.on_progress)
         self.sketch.setPixelData(e2e.sketch_bytes(self.grey, "RGBA", "U8"), 0, 0, self.w, self.h)  # whole again
         self.doc.refreshProjection()
         docker.controller.preview()
@@ -295,6 +300,8 @@ class Scenario:
             docker.output.setCurrentIndex(2)  # Paint with my brush
             self.preset, self.t0, self.layers_before_brush = preset, time.monotonic(), names(self.doc)
             self.uid_before_brush = self.lineart().uniqueId()
+            self.progress.clear()
+            self.stroke_progress_since = None
             docker.run_button.click()
             return lambda: docker.controller.job is None
         step.__name__ = f"brush_run({preset})"
@@ -307,12 +314,13 @@ class Scenario:
             status = self.docker().status.text()
             painted = layer is not None and layer.type() == "paintlayer"  # a refused run leaves the vector layer
             self.painted[self.preset] = (e2e.read_lineart(layer, self.w, self.h) if painted else None, status,
-                                         round(time.monotonic() - self.t0, 2))
+                                         round(time.monotonic() - self.t0, 2), max(self.progress, default=0),
+                                         self.max_gap_since(self.stroke_progress_since or time.monotonic()))
             self.window.qwindow().grab().save(os.path.join(OUT, f"window-brush-{len(self.painted)}.png"))
 
     def brush_check(self):
         self.record_brush()
-        (a, status_a, sec_a), (b, status_b, sec_b) = self.painted.values()
+        (a, status_a, *_), (b, status_b, *_) = self.painted.values()
         if not can_paint():  # Krita 5.1/5.2: the docker says so
             check("Paint with my brush: this Krita cannot, and the docker says so",
                   "needs Krita 5.3" in status_a and names(self.doc) == self.layers_before_brush,
@@ -322,9 +330,10 @@ class Scenario:
         check("the two presets are Krita's own", not missing, missing)
         raster = self.first < 128
         stats = {}
-        for name, px, sec, status in ((n, v[0], v[2], v[1]) for n, v in self.painted.items()):
+        for name, (px, status, sec, progress, gap) in self.painted.items():
             ink = px < 250
-            stats[name] = {"seconds": sec, "status": status, "ink px": int(ink.sum()),
+            stats[name] = {"seconds": sec, "status": status, "ink px": int(ink.sum()), "progress up to": progress,
+                           "largest pause of the window while painting, s": gap,
                            "mean darkness on ink": round(float((255 - px[ink]).mean() / 255), 3) if ink.any() else 0,
                            "share of soft (partly inked) px": round(float(((px > 30) & ink).sum() / max(ink.sum(), 1)), 3),
                            "recall of the raster lineart within 3 px": round(e2e_recall(raster, px < 200), 3)}
@@ -335,6 +344,9 @@ class Scenario:
         check("two presets give measurably different lines",
               abs(sa["mean darkness on ink"] - sb["mean darkness on ink"]) > 0.05
               or abs(sa["share of soft (partly inked) px"] - sb["share of soft (partly inked) px"]) > 0.05, stats)
+        check("the window stays responsive while painting, and the bar counts strokes",
+              all(v["largest pause of the window while painting, s"] < 1.5 for v in stats.values())
+              and any(v["progress up to"] > 1 for v in stats.values()), stats)
         return 0.5
 
     def brush_undo(self):
@@ -342,7 +354,7 @@ class Scenario:
         if not can_paint():
             return 0.1
         pencil = self.painted["c) Pencil-2"][0]
-        steps = self.undo_until(lambda: self.lineart().uniqueId() == self.uid_before_brush)
+        steps = self.undo_until(lambda: self.lineart() is not None and self.lineart().uniqueId() == self.uid_before_brush)
         RES["times"]["undo steps of a brush re-run"] = steps
         check("a brush run is undone like a raster re-run (at most two steps), not a step per stroke",
               steps <= 2 and np.array_equal(e2e.read_lineart(self.lineart(), self.w, self.h),
@@ -384,7 +396,6 @@ class Scenario:
               and after == self.before_cancel and view.document() == self.doc,
               {"when cancelled": self.cancel_status, "status": docker.status.text(),
                "layers, lineart, documents": [str(v) for v in after], "before": [str(v) for v in self.before_cancel]})
-        check("painting with the brush shows progress", len(self.progress) > 0, self.progress[-5:])
         docker.output.setCurrentIndex(0)
         return 0.5
 
