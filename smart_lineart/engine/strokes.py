@@ -20,6 +20,7 @@ and spot blacks as filled shapes. Numpy only (it runs inside Krita's Python too)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -160,31 +161,30 @@ def _pixel_paths(sk: np.ndarray) -> tuple[list[np.ndarray], list[bool], np.ndarr
     visited = bytearray(is_node.astype(np.uint8).tobytes())
     walks: list[list[int]] = []
     closed: list[bool] = []
+
+    def follow(prev: int, cur: int, until: Callable[[int], bool]) -> tuple[list[int], int]:
+        """The pixels with two neighbours from `cur` on (come to from `prev`), marked visited,
+        up to the first where until(pixel) holds; and that pixel."""
+        run = []
+        while not until(cur):
+            visited[cur] = 1
+            run.append(cur)
+            nxt = n1[cur]
+            prev, cur = cur, (nxt if nxt != prev else n2[cur])
+        return run, cur
+
     for start, links in node_links.items():
         for cur in links:
             if node[cur] or visited[cur]:  # two nodes side by side: a step inside a junction
                 continue
-            walk, prev = [start], start
-            while not node[cur]:
-                visited[cur] = 1
-                walk.append(cur)
-                nxt = n1[cur]
-                prev, cur = cur, (nxt if nxt != prev else n2[cur])
-            walk.append(cur)
-            walks.append(walk)
+            run, end = follow(start, cur, node.__getitem__)
+            walks.append([start, *run, end])
             closed.append(False)
     for start in np.flatnonzero(np.frombuffer(bytes(visited), np.uint8) == 0).tolist():
-        if visited[start]:
-            continue
-        walk, prev, cur = [start], start, n1[start]
-        visited[start] = 1
-        while cur != start:
-            visited[cur] = 1
-            walk.append(cur)
-            nxt = n1[cur]
-            prev, cur = cur, (nxt if nxt != prev else n2[cur])
-        walks.append(walk)
-        closed.append(True)
+        if not visited[start]:  # a loop without an end or a junction
+            visited[start] = 1
+            walks.append([start, *follow(start, n1[start], start.__eq__)[0]])
+            closed.append(True)
     ends = np.array([(degree[wk[0]] == 1, degree[wk[-1]] == 1) for wk in walks], bool).reshape(-1, 2)
     paths = [np.stack(np.divmod(flat[wk], w), axis=1) for wk in walks]
     return paths, closed, ends

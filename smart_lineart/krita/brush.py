@@ -40,6 +40,31 @@ def _fill(strokes: Strokes) -> QtGui.QPainterPath:
     return fill.simplified()
 
 
+def _paint_strokes(scratch, view, layer, strokes: Strokes, artist_size: float,
+                   progress: Callable[[int, int], None] | None, cancelled: Callable[[], bool] | None) -> None:
+    """Each stroke at the artist's size scaled by its width over the typical width, then the
+    spot blacks; the window repaints and takes clicks every PROGRESS_EVERY_S."""
+    paths = [p for p in strokes.paths if len(p.beziers())]
+    typical = float(np.median([p.width for p in paths])) if paths else 1.0
+    shown = waited = time.monotonic()
+    for i, p in enumerate(paths):
+        if cancelled is not None and cancelled():
+            raise Cancelled()
+        view.setBrushSize(max(1.0, artist_size * p.width / typical))
+        layer.paintPath(_path(p.beziers()))
+        now = time.monotonic()
+        if now - waited > WAIT_EVERY_S:  # Krita paints in the background: keep it close behind
+            scratch.waitForDone()
+            waited = time.monotonic()
+        if now - shown > PROGRESS_EVERY_S:
+            if progress is not None:
+                progress(i + 1, len(paths) + 1)
+            QtWidgets.QApplication.processEvents()
+            shown = time.monotonic()
+    if strokes.fills:
+        layer.paintPath(_fill(strokes), "None", "ForegroundColor")
+
+
 def paint(app, document, strokes: Strokes, size: tuple[int, int],
           progress: Callable[[int, int], None] | None = None, cancelled: Callable[[], bool] | None = None) -> bytes:
     """The strokes painted with the current brush on a transparent w x h canvas in `document`'s
@@ -58,28 +83,9 @@ def paint(app, document, strokes: Strokes, size: tuple[int, int],
         scratch.rootNode().addChildNode(layer, None)
         scratch.setActiveNode(layer)
         scratch.waitForDone()
-        paths = [p for p in strokes.paths if len(p.beziers())]
-        widths = [p.width for p in paths]
-        typical = float(np.median(widths)) if widths else 1.0
         artist_size = view.brushSize()
-        shown = waited = time.monotonic()
         try:
-            for i, (p, width) in enumerate(zip(paths, widths)):
-                if cancelled is not None and cancelled():
-                    raise Cancelled()
-                view.setBrushSize(max(1.0, artist_size * width / typical))
-                layer.paintPath(_path(p.beziers()))
-                now = time.monotonic()
-                if now - waited > WAIT_EVERY_S:  # Krita paints in the background: keep it close behind
-                    scratch.waitForDone()
-                    waited = time.monotonic()
-                if now - shown > PROGRESS_EVERY_S:
-                    if progress is not None:
-                        progress(i + 1, len(paths) + 1)
-                    QtWidgets.QApplication.processEvents()
-                    shown = time.monotonic()
-            if strokes.fills:
-                layer.paintPath(_fill(strokes), "None", "ForegroundColor")
+            _paint_strokes(scratch, view, layer, strokes, artist_size, progress, cancelled)
         finally:
             view.setBrushSize(artist_size)
         scratch.waitForDone()
