@@ -28,7 +28,7 @@ def rasterise(strokes: Strokes) -> np.ndarray:
     draw = ImageDraw.Draw(img)
     for p in strokes.paths:
         if len(p.points) > 1:
-            draw.line(p.polyline().ravel().tolist(), fill=1, width=max(int(round(float(np.median(p.widths)))), 1),
+            draw.line(p.polyline().ravel().tolist(), fill=1, width=max(int(round(p.width)), 1),
                       joint="curve")
     for runs in strokes.fills:
         for y, x0, x1 in runs.tolist():

@@ -61,10 +61,10 @@ def random_drawing(rng: np.random.Generator, size: int, min_gap: float = 8.0
             curves.append(corners(rng, c, scale))
         elif kind < 0.8:  # strands: a curve with 1-3 near-parallel companions (hair, folds)
             base = spline(rng, c, scale)
-            gap = rng.uniform(min_gap, min_gap + 12)
+            gap = min_gap + rng.exponential(5.0)  # mostly close: where one line and two lines differ
             nrm = normals(base)
             for k in range(rng.integers(2, 5)):
-                bend = np.sin(np.linspace(0, np.pi, len(base)))[:, None] * rng.normal(0, 3)
+                bend = np.sin(np.linspace(0, np.pi, len(base)))[:, None] * rng.normal(0, min(3.0, gap / 4))
                 curves.append((base + nrm * (k * gap + bend), False))
         elif kind < 0.9 and curves:  # junction: start on an existing curve
             host = curves[rng.integers(len(curves))][0]
@@ -333,14 +333,14 @@ def sketch_style(rng) -> dict:
 
 def min_gap(style: dict, thickness: float) -> float:
     """Spacing that keeps parallel intended lines apart in both the sketch and the target."""
-    return max(thickness + 5.0, 4.0 * style["spread"] + 3.0)
+    return max(thickness + 2.5, 4.0 * style["spread"] + 3.0)  # a tidy sketcher's lines 4 px apart stay two
 
 
 def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blue: bool | None = None,
                   extra: Details | None = None) -> tuple[np.ndarray, list[tuple[np.ndarray, bool]]]:
     """A rough sketch of the drawing: HxWx3 (paper) or HxWx4 (transparent layer), 0..1, and
     the lines an inker traces through it (see `_sketch_strokes`), to render the target from.
-    blue: force a non-photo-blue underdrawing on (True) or off (False); None: 30% of sketches.
+    blue: force a non-photo-blue underdrawing on (True) or off (False); None: 40% of sketches.
     extra: structured parts; their hatching is drawn once per line, their spot blacks
     scribbled in and outlined (the fills themselves go to the target unchanged)."""
     extra = extra or Details()
@@ -379,7 +379,7 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
         colour[2] = min(colour[2], colour[0])
     a = (ink * strength)[..., None]
     blue_rng = np.random.default_rng(rng.integers(2 ** 63))  # own stream: forcing `blue` on or
-    with_blue = rng.random() < 0.3 if blue is None else blue  # off leaves the rest the same
+    with_blue = rng.random() < 0.4 if blue is None else blue  # off leaves the rest the same
     if medium == "transparent":
         rgba = np.concatenate([np.broadcast_to(np.array(colour, np.float32), (size, size, 3)), a], axis=2)
         return _blur(rgba, rng.uniform(0, 0.8)).astype(np.float32), traced
