@@ -46,13 +46,12 @@ def test_thickness_follows_request_linearly(engine):
         assert 0.8 <= ratio / per_px[3] <= 1.2, per_px
 
 
-@pytest.mark.xfail(reason="lineart-v4 on the new synthesiser (issue 11); lineart-v5 in training, not yet shipped", strict=False)
+@pytest.mark.xfail(reason="lineart-v4 fails it; issue 11 (a model that passes is in training)", strict=True)
 def test_lines_are_crisp(results):
     """Solid ink with anti-aliased edges: no more mid-grey than a clean render has, plus 30%."""
     assert results["crispness"] <= 1.3, results
 
 
-@pytest.mark.xfail(reason="lineart-v4 on the new synthesiser (issue 11); lineart-v5 in training, not yet shipped", strict=False)
 def test_presets_are_measurably_different(engine):
     """Same sketches, same width: the inking pen tapers its ends, the brush pen swells and
     thins, the pencil is lighter than the fineliner."""
@@ -70,7 +69,6 @@ def test_faint_lines_are_dropped_and_light_lines_kept(engine):
     assert kept["0.5"] >= 0.85 and kept["0.7"] >= 0.9, kept
 
 
-@pytest.mark.xfail(reason="lineart-v4 on the new synthesiser (issue 11); lineart-v5 in training, not yet shipped", strict=False)
 def test_light_blue_guides_are_dropped(engine):
     res = guides(engine, 4, 320, blue=True)
     assert res["removed_share"] >= 0.95 and res["precision@2"] >= 0.9, res
@@ -89,7 +87,7 @@ def _cross_section(out: np.ndarray, x: int, y0: int, y1: int) -> np.ndarray:
     return out[y0:y1, x - 10:x + 10].mean(axis=1)  # averaged along the lines
 
 
-@pytest.mark.xfail(reason="lineart-v4 on the new synthesiser (issue 11); lineart-v5 in training, not yet shipped", strict=False)
+@pytest.mark.xfail(reason="lineart-v4 fails it; issue 11 (a model that passes is in training)", strict=True)
 def test_spot_black_stays_filled(engine):
     """A pupil scribbled in with a pencil comes out solid black with a clean edge."""
     from training.curves import ellipse_points
@@ -106,7 +104,7 @@ def test_spot_black_stays_filled(engine):
     assert (out[inside] < 0.35).mean() >= 0.95, f"only {(out[inside] < 0.35).mean():.2f} of the pupil is solid"
 
 
-@pytest.mark.xfail(reason="lineart-v4 on the new synthesiser (issue 11); lineart-v5 in training, not yet shipped", strict=False)
+@pytest.mark.xfail(reason="lineart-v4 fails it; issue 11 (a model that passes is in training)", strict=True)
 def test_parallel_lines_stay_apart_and_passes_merge(engine):
     """Two confident lines 4 px apart stay two lines; two passes of one line 2 px apart become one."""
     from training.synth import _draw

@@ -198,8 +198,12 @@ def vector_layer(k, grey, res) -> None:
     to_px = 300.0 / 72.0
     got = [min(b.left() for b in boxes) * to_px, min(b.top() for b in boxes) * to_px,
            max(b.right() for b in boxes) * to_px, max(b.bottom() for b in boxes) * to_px] if boxes else []
-    ys, xs = np.nonzero(raster < 128)
-    want = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+    # where the strokes of this lineart are (specks and dots make no stroke), in pixels
+    from smart_lineart.engine.strokes import extract
+    strokes = extract(raster, 3.0)
+    lo = np.min([p.points.min(0) - p.width / 2 for p in strokes.paths], axis=0)
+    hi = np.max([p.points.max(0) + p.width / 2 for p in strokes.paths], axis=0)
+    want = [lo[0], lo[1], hi[0], hi[1]]
     check(res, "vector output: a vector layer of strokes in place of the lineart layer, where the lines are",
           layer.type() == "vectorlayer" and len(kids) == count and kids[-1].uniqueId() == layer.uniqueId()
           and len(shapes) >= 5 and got and max(abs(a - b) for a, b in zip(got, want)) < 8,
