@@ -196,12 +196,27 @@ def main() -> None:
                         num_workers=a.workers, collate_fn=_collate, prefetch_factor=4 if a.workers else None,
                         persistent_workers=False)
     log = (run / "log.jsonl").open("a")
-    t_last, t_save, running = time.time(), time.time(), []
+    t_last, t_save = time.time(), time.time()
+    running: list[float] = []
 
     def save(name: str) -> None:
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state,
                     "args": vars(a)}, run / f"{name}.tmp")
         (run / f"{name}.tmp").replace(run / name)
+
+    def validation() -> None:
+        v = validate(model, val, a.mark_weight)
+        if v < state["best"]:
+            state["best"], state["since_best"] = v, 0
+            save("best.pt")
+        else:
+            state["since_best"] += 1
+        rec = {"step": state["step"], "minutes": round(state["seconds"] / 60, 2),
+               "train": float(np.mean(running)) if running else None, "val": v, "lr": opt.param_groups[0]["lr"]}
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+        print(rec, flush=True)
+        running.clear()
 
     for x, y, th, br, fa in loader:
         # cosine decay over the whole budget, with a short warm-up
@@ -221,25 +236,15 @@ def main() -> None:
         state["step"] += 1
         running.append(loss.item())
         if state["step"] % a.val_every == 0:
-            v = validate(model, val, a.mark_weight)
-            improved = v < state["best"]
-            if improved:
-                state["best"], state["since_best"] = v, 0
-                save("best.pt")
-            else:
-                state["since_best"] += 1
-            rec = {"step": state["step"], "minutes": round(state["seconds"] / 60, 2), "train": float(np.mean(running)),
-                   "val": v, "lr": opt.param_groups[0]["lr"]}
-            running = []
-            log.write(json.dumps(rec) + "\n")
-            log.flush()
-            print(rec, flush=True)
+            validation()
             t_last = time.time()  # validation time is not training time
         if now - t_save > 180:
             save("last.pt")
             t_save = now
         if _finished(state, a):
             break
+    if not (run / "best.pt").exists():  # stopped before its first validation (a short budget on a slow machine)
+        validation()
     save("last.pt")
     print(f"stopped at step {state['step']} after {state['seconds'] / 60:.1f} min; best val {state['best']:.4f}", flush=True)
 
