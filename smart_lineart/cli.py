@@ -19,7 +19,7 @@ from .engine.model_card import available_models, load_card, models_dir
 from .engine.strokes import STROKE_BYTES_PER_PIXEL, extract
 from .engine.svg import to_svg
 from .engine.tiling import RESERVE_MB, Engine
-from .errors import Cancelled, MemoryCapError, OutputError, SettingsError, SmartLineartError, UsageError
+from .errors import Cancelled, MemoryCapError, OutputError, SettingsError, SmartLineartError, UsageError, by_ctrl_c
 from .settings import DEFAULTS, Settings
 
 FLAGS = {"thickness": "--thickness", "brush": "--brush", "faint": "--faint", "backend": "--backend",
@@ -194,12 +194,13 @@ def main(argv: list[str] | None = None) -> int:
     except Cancelled:
         print("smart_lineart: cancelled", file=sys.stderr)
         return 130
-    except KeyboardInterrupt:
-        print("\nsmart_lineart: interrupted", file=sys.stderr)
-        return 130
     except OSError as e:  # e.g. the output folder is not writable
         print(f"smart_lineart: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
-    except Exception as e:  # a bug: one line, the traceback with --verbose
+    except (KeyboardInterrupt, Exception) as e:  # not SystemExit: argparse's own exits
+        if by_ctrl_c(e):
+            print("\nsmart_lineart: interrupted", file=sys.stderr)
+            return 130
+        # a bug: one line, the traceback with --verbose
         print(f"smart_lineart: {log.internal_error(e)} (run with --verbose for the traceback)", file=sys.stderr)
         return 1

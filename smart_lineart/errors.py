@@ -50,3 +50,14 @@ class LayerError(SmartLineartError, ValueError):
 
 class Cancelled(Exception):
     """The run was cancelled between tiles; nothing was written. Not an error."""
+
+
+def by_ctrl_c(e: BaseException) -> bool:
+    """True for Ctrl-C, also when it arrived while an extension module initialised and came out
+    as that module's ImportError("initialization failed") with the KeyboardInterrupt as cause."""
+    seen: BaseException | None = e
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -283,6 +283,21 @@ def test_full_disk_keeps_the_previous_output_and_leaves_no_partial_file(tmp_path
     assert not list(tmp_path.glob(".*.part"))
 
 
+def test_ctrl_c_while_a_runtime_initialises_is_an_interrupt(monkeypatch, capsys):
+    """A compiled module's init turns Ctrl-C into ImportError("initialization failed"): still
+    exit 130 and "interrupted", not an internal error."""
+    from smart_lineart import cli
+
+    def run(argv):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as k:
+            raise ImportError("initialization failed") from k
+    monkeypatch.setattr(cli, "run", run)
+    assert cli.main([]) == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
 def test_ctrl_c_never_leaves_a_partial_output(tmp_path):
     """Interrupt the CLI at several moments while it works on a big page: the output is either
     absent or a complete PNG, and no temporary file is left."""

@@ -25,8 +25,8 @@ def test_tiled_equals_untiled(card, sketch, backend, thickness):
 def test_backends_agree(card, sketch):
     if len(backends.installed_backends()) < 2:
         pytest.skip("needs both backends")
-    ov = Engine(card, "openvino", "CPU").run(sketch)
-    ort = Engine(card, "onnxruntime", "CPU").run(sketch)
+    ov = Engine(card, "openvino", "CPU", whole_process=False).run(sketch)
+    ort = Engine(card, "onnxruntime", "CPU", whole_process=False).run(sketch)
     diff = np.abs(ov.astype(int) - ort)
     # OpenVINO computes in bf16, ONNX Runtime in f32; the output levels stretch the difference
     assert diff.mean() < 0.5 and np.percentile(diff, 99.9) <= 8 and diff.max() <= 16, (diff.mean(), diff.max())
@@ -34,7 +34,7 @@ def test_backends_agree(card, sketch):
 
 @pytest.mark.parametrize("shape, value", [((1, 1), 255), ((1, 1), 0), ((200, 333), 255), ((7, 1000), 255)])
 def test_tiny_and_blank_images_give_white(card, shape, value):
-    out = Engine(card).run(np.full(shape, value, np.uint8))
+    out = Engine(card, whole_process=False).run(np.full(shape, value, np.uint8))
     assert out.shape == shape
     assert out.min() >= 250
 
@@ -43,7 +43,7 @@ def test_tiny_and_blank_images_give_white(card, shape, value):
                                       Settings(brush="crayon"), Settings(faint=1.5)])
 def test_bad_settings_raise(card, settings):
     with pytest.raises(SettingsError):
-        Engine(card).run(np.full((32, 32), 255, np.uint8), settings)
+        Engine(card, whole_process=False).run(np.full((32, 32), 255, np.uint8), settings)
 
 
 def test_progress_and_cancel_between_tiles(card, sketch):
@@ -69,6 +69,8 @@ def test_tile_size_follows_memory_cap(card):
     assert all(s % card.size_multiple == 0 for s in big + small)
     tile_mb = engine.run_mb + engine.bytes_per_pixel * (small[0] + 2 * card.margin) ** 2 / 2**20
     assert tile_mb <= 100
+    engine.max_memory_mb = base + engine._tile_mb(40)  # room for a tile under one TILE_STEP: still runs
+    assert engine.tile_core(8000, 8000) == (32, 32)
     engine.max_memory_mb = base
     with pytest.raises(MemoryCapError, match="8000x8000 page needs about"):
         engine.tile_core(8000, 8000)
@@ -77,8 +79,8 @@ def test_tile_size_follows_memory_cap(card):
 
 def test_output_levels_apply_per_brush(card, sketch):
     from dataclasses import replace
-    plain = Engine(replace(card, output_levels={}))
-    pencil_only = Engine(replace(card, output_levels={"pencil": (0.2, 0.85)}))
+    plain = Engine(replace(card, output_levels={}), whole_process=False)
+    pencil_only = Engine(replace(card, output_levels={"pencil": (0.2, 0.85)}), whole_process=False)
     crop = sketch[:160, :160]
     ink = card.brushes[0]
     np.testing.assert_array_equal(plain.run(crop, Settings(3.0, ink)), pencil_only.run(crop, Settings(3.0, ink)))

@@ -109,7 +109,8 @@ class Engine:
             free = self.max_memory_mb - self.fixed_mb - RESERVE_MB - page - self.run_mb
             span = math.sqrt(max(free, 0) * MB / self.bytes_per_pixel)
             step = max(m, TILE_STEP)  # few distinct tile shapes: a runtime keeps buffers per shape
-            side = int(span - 2 * self.card.margin) // step * step
+            fits = int(span - 2 * self.card.margin)
+            side = fits // step * step or fits // m * m  # under one step: the largest multiple that fits
             if side < m:
                 need = self.fixed_mb + RESERVE_MB + page + self._tile_mb(m)
                 raise MemoryCapError(f"a {w}x{h} page needs about {need:.0f} MB, over the memory cap of "

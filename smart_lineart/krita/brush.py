@@ -22,7 +22,7 @@ from .qt import QtCore, QtGui, QtWidgets
 
 SCRATCH_NAME = "Smart Lineart — painting"
 PROGRESS_EVERY_S = 0.1  # how often the window repaints, shows progress and takes a Cancel click
-WAIT_EVERY_S = 1.0  # how often the loop waits for Krita's painting to catch up (each wait costs ~0.25 s)
+WAIT_EVERY_S = 1.0  # how often the loop lets Krita's painting catch up with the strokes sent
 
 
 def _path(beziers: np.ndarray) -> QtGui.QPainterPath:
@@ -40,6 +40,17 @@ def _fill(strokes: Strokes) -> QtGui.QPainterPath:
     return fill.simplified()
 
 
+def _catch_up(scratch, cancelled: Callable[[], bool] | None) -> None:
+    """Wait until Krita has painted every stroke sent, the window live meanwhile: waitForDone
+    would freeze it for as long as the backlog takes (over 2 s on a slow machine)."""
+    while not scratch.tryBarrierLock():  # taken only once the image has no work left
+        if cancelled is not None and cancelled():
+            raise Cancelled()
+        QtWidgets.QApplication.processEvents()
+        QtCore.QThread.msleep(10)
+    scratch.unlock()
+
+
 def _paint_strokes(scratch, view, layer, strokes: Strokes, artist_size: float,
                    progress: Callable[[int, int], None] | None, cancelled: Callable[[], bool] | None) -> None:
     """Each stroke at the artist's size scaled by its width over the typical width, then the
@@ -54,7 +65,7 @@ def _paint_strokes(scratch, view, layer, strokes: Strokes, artist_size: float,
         layer.paintPath(_path(p.beziers()))
         now = time.monotonic()
         if now - waited > WAIT_EVERY_S:  # Krita paints in the background: keep it close behind
-            scratch.waitForDone()
+            _catch_up(scratch, cancelled)
             waited = time.monotonic()
         if now - shown > PROGRESS_EVERY_S:
             if progress is not None:
@@ -88,9 +99,11 @@ def paint(app, document, strokes: Strokes, size: tuple[int, int],
             _paint_strokes(scratch, view, layer, strokes, artist_size, progress, cancelled)
         finally:
             view.setBrushSize(artist_size)
-        scratch.waitForDone()
+        _catch_up(scratch, cancelled)
+        scratch.waitForDone()  # the projection too (nothing left to paint: quick)
         return bytes(layer.pixelData(0, 0, w, h))
     finally:
         scratch.setModified(False)  # closing asks nothing
         scratch.close()
         window.showView(home)
+        QtWidgets.QApplication.processEvents()  # repaint before the layer is written: no long freeze
