@@ -61,10 +61,11 @@ def test_debris_is_on_the_page_not_in_the_target():
     assert pair.target.min() < 0.5  # the drawing itself is traced
 
 
-def test_line_width_leaves_spot_blacks_out():
+def test_line_widths_leave_spot_blacks_out():
+    """Mean width and width variation measure lines: a filled iris beside them changes neither."""
     from training.curves import resample
     from training.figures import Fill
-    from training.metrics import line_width
+    from training.metrics import line_width, local_widths
     from training.synth import render_target
     line = [(resample(np.array([[10.0, 20.0], [240.0, 200.0]])), False)]
     t = np.linspace(0, 2 * np.pi, 60, endpoint=False)
@@ -73,6 +74,9 @@ def test_line_width_leaves_spot_blacks_out():
         alone = line_width(render_target(line, 256, w, "fineliner"))
         assert line_width(render_target(line, 256, w, "fineliner", [disk])) == pytest.approx(alone, rel=0.03)
         assert alone == pytest.approx(w, rel=0.2)
+        cv = [(lw.std() / lw.mean()) for lw in (local_widths(render_target(line, 256, w, "fineliner", fills))
+                                                for fills in ([], [disk]))]
+        assert cv[1] == pytest.approx(cv[0], abs=0.02), cv
 
 
 def test_training_runs_checkpoints_and_resumes(tmp_path):

@@ -43,13 +43,18 @@ def line_width(img: np.ndarray) -> float:
     sk = skeleton(ink)
     if not sk.any():
         return 0.0
-    half = max(int(np.median(distance_to(~ink, cap=12)[sk])), 1)
-    lines = ~dilate(spot_blacks(ink, half), 1)
+    lines = _not_spot_black(ink, sk)
     length = (sk & lines).sum()
     if not length:
         return 0.0
     dark = (1.0 - img) * lines
     return float(dark.sum() / length / max(np.percentile(dark[ink & lines], 90), 0.25))
+
+
+def _not_spot_black(ink: np.ndarray, sk: np.ndarray) -> np.ndarray:
+    """Everything but spot blacks (and their rim), judged against the median line width."""
+    half = max(int(np.median(distance_to(~ink, cap=12)[sk])), 1)
+    return ~dilate(spot_blacks(ink, half), 1)
 
 
 def mid_grey_share(img: np.ndarray) -> float:
@@ -86,9 +91,13 @@ def compare(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
 
 
 def local_widths(img: np.ndarray) -> np.ndarray:
-    """Stroke width at every centre-line pixel: twice its distance to the paper."""
+    """Stroke width at every centre-line pixel of the lines: twice its distance to the paper.
+    Spot blacks are left out (a filled eye is not a wide line)."""
     ink = img < 0.5
-    return 2.0 * distance_to(~ink, cap=12)[skeleton(ink)] + 1.0
+    sk = skeleton(ink)
+    if not sk.any():
+        return np.zeros(0)
+    return 2.0 * distance_to(~ink, cap=12)[sk & _not_spot_black(ink, sk)] + 1.0
 
 
 def darkness_on_lines(img: np.ndarray) -> float:
