@@ -135,14 +135,14 @@ def brush_properties(engine: Engine, n: int, size: int) -> dict:
     return {b: {k: round(float(np.mean(v)), 3) for k, v in m.items()} for b, m in acc.items()}
 
 
-def guides(engine: Engine, n: int, size: int, blue: bool) -> dict:
-    """Construction lines at the default threshold: how many of their pixels are dropped, and
-    the precision of what is drawn (light-blue guides forced on when `blue`)."""
+def guides(engine: Engine, n: int, size: int, blue: bool, faint: float | None = None) -> dict:
+    """Construction lines at the faint-line threshold (default: the card's): how many of their
+    pixels are dropped, and the precision of what is drawn (light-blue guides forced on when `blue`)."""
     rng = np.random.default_rng(EVAL_SEED + (5 if blue else 4))
     removal, precision = [], []
     for _ in range(n):
         p = make_pair(rng, size, brush=0, thickness=3.0, faint=engine.card.default_faint, blue=blue)
-        out = engine.run(to_uint8(grey_on_white(p.sketch)), Settings(3.0)).astype(np.float32) / 255
+        out = engine.run(to_uint8(grey_on_white(p.sketch)), Settings(3.0, faint=faint)).astype(np.float32) / 255
         mask = _draw([Stroke(g, np.full(len(g), 1.5), np.ones(len(g))) for g in p.guides], size, ss=2) > 0.3
         removal.append(guide_removal(out, p.target, mask))
         precision.append(compare(out, p.target)["precision@2"])
@@ -154,7 +154,7 @@ FAINT_LEVELS = (0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7)
 
 def faint_response(engine: Engine, n: int, size: int, faint: float | None = None) -> dict:
     """Share of a sketch line's pixels that survive, by the line's darkness relative to the
-    main strokes, at the model's default faint-line threshold: construction lines at <= 25%
+    main strokes, at the faint-line threshold (default: the card's): construction lines at <= 25%
     should be gone, lighter-but-intended lines above the threshold kept. Half of each drawing
     is main strokes, the other half is drawn again and again at each test darkness."""
     rng = np.random.default_rng(EVAL_SEED + 7)
@@ -176,6 +176,18 @@ def faint_response(engine: Engine, n: int, size: int, faint: float | None = None
             out = engine.run(grey, Settings(3.0, faint=faint)).astype(np.float32) / 255
             kept[d].append(float((dilate(out < INK, 2)[where]).mean()))
     return {f"{d:g}": round(float(np.mean(v)), 3) for d, v in kept.items()}
+
+
+FAINT_SWEEP = (0.35, 0.4, 0.45, 0.5, 0.55)
+
+
+def faint_sweep(engine: Engine, n: int, size: int) -> dict:
+    """Candidates for the card's default faint-line threshold, on the same sketches: the lines
+    kept by darkness and how construction lines and light-blue guides go. `make export`
+    records the chosen one (recipe.json's default_faint)."""
+    return {f"{f:g}": {"kept_share_by_darkness": faint_response(engine, n, size, f),
+                       "construction_lines": guides(engine, n, size, blue=False, faint=f),
+                       "blue_guides": guides(engine, n, size, blue=True, faint=f)} for f in FAINT_SWEEP}
 
 
 LEVELS = ((0.0, 1.0), (0.1, 0.9), (0.1, 0.95), (0.15, 0.85), (0.2, 0.85), (0.25, 0.8))
@@ -211,11 +223,15 @@ def main() -> None:
     ap.add_argument("--sheet", default="build/eval-sheet.png", help="comparison sheet PNG to write")
     ap.add_argument("--real", help="also ink every PNG in this folder into build/real-*.png, to look at")
     ap.add_argument("--levels", action="store_true", help="only compare output levels curves, then exit")
+    ap.add_argument("--faint-sweep", action="store_true", help="only compare default faint-line thresholds, then exit")
     a = ap.parse_args()
     if a.levels:
         print(json.dumps(levels_sweep(a.model, 4 * a.n, a.size), indent=1))
         return
     engine = Engine(load_card(a.model), a.backend)
+    if a.faint_sweep:
+        print(json.dumps(faint_sweep(engine, a.n, a.size), indent=1))
+        return
     sheet(engine, Path(a.sheet))
     print(f"comparison sheet: {a.sheet}")
     if a.real:

@@ -1,7 +1,7 @@
 """Export a trained run to `models/<name>.onnx` and write its model card `models/<name>.json`
 (or, with --remeasure, only measure a model's memory per pixel on this machine into its card).
 
-    python -m training.export --run runs/lineart-v4 --name lineart-v4 --output-levels 0.2,0.85 pencil=0.1,0.95
+    python -m training.export --run runs/lineart-v4 --name lineart-v4 --output-levels 0.2,0.85 pencil=0.1,0.95 --default-faint 0.45
 
 The card records what the engine needs (brushes, thickness range, receptive field, size
 multiple, measured activation memory per pixel) and how the model was made (recipe, seed,
@@ -19,7 +19,7 @@ import torch
 from smart_lineart import __version__
 from training import probe
 from training.model import SIZE_MULTIPLE, LineartNet, macs_per_pixel, receptive_field
-from training.synth import BRUSHES, DEFAULT_FAINT, THICKNESS_RANGE
+from training.synth import BRUSHES, THICKNESS_RANGE
 from training.train import command as train_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,6 +114,8 @@ def main() -> None:
     ap.add_argument("--output-levels", nargs="*", default=[], metavar="[BRUSH=]BLACK,WHITE",
                     help="levels applied to the network's output, chosen with `evaluate --levels`: one curve "
                          "for every brush, then per-brush exceptions (default: none)")
+    ap.add_argument("--default-faint", type=float, required=True,
+                    help="the faint-line threshold the plugin starts with, chosen with `evaluate --faint-sweep`")
     ap.add_argument("--remeasure", metavar="MODEL.onnx",
                     help="only measure an exported model's memory per pixel on this machine into its card "
                          "(a machine whose CPU computes in another precision needs its own figure)")
@@ -149,7 +151,7 @@ def main() -> None:
         "brushes": list(BRUSHES),
         "thickness_range": [THICKNESS_RANGE[0], 12.0],  # above the network's range: drawn at half scale
         "network_thickness_range": list(THICKNESS_RANGE),
-        "default_faint": DEFAULT_FAINT,
+        "default_faint": a.default_faint,
         "output_levels": output_levels(a.output_levels),
         "receptive_field": receptive_field(model),
         "size_multiple": SIZE_MULTIPLE,
@@ -164,7 +166,8 @@ def main() -> None:
                 "looked at and scored).",
         "recipe": " && ".join([s["command"] for s in stages]
                               + [f"python -m training.export --run {run.as_posix()} --name {a.name}"
-                                 + (f" --output-levels {' '.join(a.output_levels)}" if a.output_levels else "")]),
+                                 + (f" --output-levels {' '.join(a.output_levels)}" if a.output_levels else "")
+                                 + f" --default-faint {a.default_faint:g}"]),
         "seed": stages[0]["seed"],
         "training": {"steps": sum(s["steps"] for s in stages), "minutes": round(sum(s["minutes"] for s in stages), 1),
                      "best_val_loss": stages[-1]["best_val_loss"], "batch": train_args["batch"],

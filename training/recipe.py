@@ -27,7 +27,7 @@ def commands(recipe: dict, step: str) -> list[list[str]]:
                 for stage in recipe["stages"]]
     if step == "export":
         return [py + ["training.export", "--run", recipe["stages"][-1]["run"], "--name", recipe["name"],
-                      "--output-levels", *recipe["output_levels"]]]
+                      "--output-levels", *recipe["output_levels"], "--default-faint", str(recipe["default_faint"])]]
     if step == "eval":
         model = f"models/{recipe['name']}.onnx"
         real = [str(f) for f in REAL_ROUGHS if f.is_dir()]  # looked at and scored, never trained on

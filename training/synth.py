@@ -29,7 +29,7 @@ from training.figures import Details, Fill, details
 BRUSHES = ("fineliner", "inking-pen", "brush-pen", "pencil")
 THICKNESS_RANGE = (1.0, 8.0)
 FAINT_RANGE = (0.15, 0.55)
-DEFAULT_FAINT = 0.45  # chosen by `evaluate` faint_response: lines at 25% of the main strokes go (96%), 50%+ stay (93%)
+DEFAULT_FAINT = 0.45  # the threshold the example page's construction lines are drawn under (a card's default_faint is per model)
 PENCIL_INK = 0.7  # darkness of the pencil preset's lines (lighter grey than ink)
 SS = 4  # supersampling factor for anti-aliased rendering
 
