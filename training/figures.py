@@ -88,7 +88,7 @@ def eyes(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
 def hatching(rng: np.random.Generator, c: np.ndarray, thickness: float, out: Details) -> None:
     """A patch of parallel lines: blush marks (short, diagonal), shading or fabric ribs."""
     kind = rng.choice(["blush", "shade", "ribs"])
-    n = int(rng.integers(3, 7) if kind == "blush" else rng.integers(4, 12))
+    n = int({"blush": rng.integers(3, 7), "shade": rng.integers(4, 12), "ribs": rng.integers(2, 12)}[kind])  # ribs: also a double line
     length = rng.uniform(6, 18) if kind == "blush" else rng.uniform(15, 60)
     spacing = max(rng.uniform(3.5, 9.0), thickness + 2.0)
     ang = rng.uniform(0, np.pi)

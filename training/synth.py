@@ -324,7 +324,7 @@ def sketch_style(rng) -> dict:
     """How messy one sketcher is: passes per line, how far passes wander, dashes, pencil width."""
     return {
         "passes": rng.dirichlet([2, 3, 3, 1.5]),
-        "spread": rng.uniform(0.3, 2.4),
+        "spread": rng.uniform(0.15, 2.4),
         "overshoot": rng.uniform(1, 6),
         "scratch": rng.choice([0.0, 0.3, 0.9], p=[0.5, 0.3, 0.2]),
         "width": rng.uniform(0.6, 2.4),
@@ -333,7 +333,7 @@ def sketch_style(rng) -> dict:
 
 def min_gap(style: dict, thickness: float) -> float:
     """Spacing that keeps parallel intended lines apart in both the sketch and the target."""
-    return max(thickness + 2.5, 4.0 * style["spread"] + 3.0)  # a tidy sketcher's lines 4 px apart stay two
+    return max(thickness + 2.5, 4.0 * style["spread"] + 2.5)  # a tidy sketcher's lines 4 px apart stay two
 
 
 def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blue: bool | None = None,
