@@ -114,7 +114,7 @@ def main() -> None:
     ap.add_argument("--output-levels", nargs="*", default=[], metavar="[BRUSH=]BLACK,WHITE",
                     help="levels applied to the network's output, chosen with `evaluate --levels`: one curve "
                          "for every brush, then per-brush exceptions (default: none)")
-    ap.add_argument("--default-faint", type=float, required=True,
+    ap.add_argument("--default-faint", type=float,
                     help="the faint-line threshold the plugin starts with, chosen with `evaluate --faint-sweep`")
     ap.add_argument("--remeasure", metavar="MODEL.onnx",
                     help="only measure an exported model's memory per pixel on this machine into its card "
@@ -128,8 +128,8 @@ def main() -> None:
         print(f"{path.with_suffix('.json')}: bytes per pixel {card['bytes_per_pixel_by_runtime']}, "
               f"MB per run {card['tile_overhead_mb_by_runtime']}")
         return
-    if not (a.run and a.name):
-        ap.error("--run and --name are required")
+    if not (a.run and a.name and a.default_faint is not None):
+        ap.error("--run, --name and --default-faint are required")
     run = Path(a.run)
     best = torch.load(run / "best.pt", weights_only=False)
     model = LineartNet(len(BRUSHES))
