@@ -46,7 +46,6 @@ def test_thickness_follows_request_linearly(engine):
         assert 0.8 <= ratio / per_px[3] <= 1.2, per_px
 
 
-@pytest.mark.xfail(reason="lineart-v4 fails it; issue 11 (a model that passes is in training)", strict=True)
 def test_lines_are_crisp(results):
     """Solid ink with anti-aliased edges: no more mid-grey than a clean render has, plus 30%."""
     assert results["crispness"] <= 1.3, results
@@ -112,7 +111,6 @@ def _cross_section(out: np.ndarray, x: int, y0: int, y1: int) -> np.ndarray:
     return out[y0:y1, x - 10:x + 10].mean(axis=1)  # averaged along the lines
 
 
-@pytest.mark.xfail(reason="lineart-v4 fails it; issue 11 (a model that passes is in training)", strict=True)
 def test_spot_black_stays_filled(engine):
     """A pupil scribbled in with a pencil comes out solid black with a clean edge."""
     from training.curves import ellipse_points
@@ -129,7 +127,7 @@ def test_spot_black_stays_filled(engine):
     assert (out[inside] < 0.35).mean() >= 0.95, f"only {(out[inside] < 0.35).mean():.2f} of the pupil is solid"
 
 
-@pytest.mark.xfail(reason="lineart-v4 fails it; issue 11 (a model that passes is in training)", strict=True)
+@pytest.mark.xfail(reason="lineart-v4 and lineart-v5 draw two lines 4 px apart as one; issue 11", strict=True)
 def test_parallel_lines_stay_apart_and_passes_merge(engine):
     """Two confident lines 4 px apart stay two lines; two passes of one line 2 px apart become one."""
     from training.synth import _draw

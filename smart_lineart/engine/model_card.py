@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import ModelError
 
-DEFAULT_MODEL = "lineart-v4"
+DEFAULT_MODEL = "lineart-v5"
 
 
 @dataclass(frozen=True)
