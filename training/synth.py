@@ -366,8 +366,8 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
         r = rng.uniform(0.04, faint - 0.03)
         # half in one stroke, half gone over like the intended lines (passes darken where they
         # cross, as for the light intended lines above: the threshold is on the line, not the pass)
-        passes = [1, 0, 0, 0] if rng.random() < 0.5 else style["passes"]
-        strokes += _sketch_strokes(rng, g, False, dict(style, passes=passes, scratch=0.0), r)[0]
+        n_passes = [1, 0, 0, 0] if rng.random() < 0.5 else style["passes"]
+        strokes += _sketch_strokes(rng, g, False, dict(style, passes=n_passes, scratch=0.0), r)[0]
     if rng.random() < 0.6:
         strokes += _debris(rng, size)
     ink = _draw(strokes, size, ss=3)
