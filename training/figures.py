@@ -86,11 +86,13 @@ def eyes(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
 
 
 def hatching(rng: np.random.Generator, c: np.ndarray, thickness: float, out: Details) -> None:
-    """A patch of parallel lines: blush marks (short, diagonal), shading or fabric ribs."""
-    kind = rng.choice(["blush", "shade", "ribs"])
-    n = int({"blush": rng.integers(3, 7), "shade": rng.integers(4, 12), "ribs": rng.integers(2, 12)}[kind])  # ribs: also a double line
-    length = rng.uniform(6, 18) if kind == "blush" else rng.uniform(15, 60)
-    spacing = max(rng.uniform(3.5, 9.0), thickness + 2.0)
+    """A patch of parallel lines: blush marks (short, diagonal), shading, fabric ribs, or a long
+    double or triple line (a seam, a rim, a tube) as close as lines can be and stay apart."""
+    kind = rng.choice(["blush", "shade", "ribs", "double"])
+    n = int({"blush": rng.integers(3, 7), "shade": rng.integers(4, 12), "ribs": rng.integers(2, 12),
+             "double": rng.integers(2, 4)}[kind])
+    length = {"blush": rng.uniform(6, 18), "double": rng.uniform(30, 120)}.get(kind, rng.uniform(15, 60))
+    spacing = max(rng.uniform(3.5, 6.5) if kind == "double" else rng.uniform(3.5, 9.0), thickness + 2.0)
     ang = rng.uniform(0, np.pi)
     d = np.array([np.cos(ang), np.sin(ang)])
     nrm = np.array([-d[1], d[0]])
