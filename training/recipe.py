@@ -30,6 +30,8 @@ def commands(recipe: dict, step: str) -> list[list[str]]:
                       "--output-levels", *recipe["output_levels"], "--default-faint", str(recipe["default_faint"])]]
     if step == "eval":
         model = f"models/{recipe['name']}.onnx"
+        if not (ROOT / model).exists():
+            raise SystemExit(f"{model} is not exported yet: make train, then make export")
         real = [str(f) for f in REAL_ROUGHS if f.is_dir()]  # looked at and scored, never trained on
         return [py + ["training.evaluate", "--model", model, "--card"]] + \
             ([py + ["training.real", "--model", model, *real]] if real else [])
