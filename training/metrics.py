@@ -43,7 +43,7 @@ def line_width(img: np.ndarray) -> float:
     sk = skeleton(ink)
     if not sk.any():
         return 0.0
-    lines = _not_spot_black(ink, sk)
+    lines = _not_spot_black(ink, sk, distance_to(~ink, cap=12))
     length = (sk & lines).sum()
     if not length:
         return 0.0
@@ -51,9 +51,10 @@ def line_width(img: np.ndarray) -> float:
     return float(dark.sum() / length / max(np.percentile(dark[ink & lines], 90), 0.25))
 
 
-def _not_spot_black(ink: np.ndarray, sk: np.ndarray) -> np.ndarray:
-    """Everything but spot blacks (and their rim), judged against the median line width."""
-    half = max(int(np.median(distance_to(~ink, cap=12)[sk])), 1)
+def _not_spot_black(ink: np.ndarray, sk: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Everything but spot blacks (and their rim), judged against the median line width
+    (`dist`: each pixel's distance to the paper)."""
+    half = max(int(np.median(dist[sk])), 1)
     return ~dilate(spot_blacks(ink, half), 1)
 
 
@@ -97,7 +98,8 @@ def local_widths(img: np.ndarray) -> np.ndarray:
     sk = skeleton(ink)
     if not sk.any():
         return np.zeros(0)
-    return 2.0 * distance_to(~ink, cap=12)[sk & _not_spot_black(ink, sk)] + 1.0
+    dist = distance_to(~ink, cap=12)
+    return 2.0 * dist[sk & _not_spot_black(ink, sk, dist)] + 1.0
 
 
 def darkness_on_lines(img: np.ndarray) -> float:
