@@ -8,8 +8,9 @@ can appear. Imports no Krita or Qt: the CLI, the tests and the plugin all use it
 
 Memory: a run is budgeted before it starts. Its peak is the engine's fixed memory (measured
 once the model is loaded and has run a tile), the page-sized uint8 buffers of the stage, and
-one tile's activations (the card's measured bytes per pixel); everything else works in bands
-of BAND_PIXELS. The tile is as large as the cap allows; if even the smallest does not fit,
+one tile's activations (the card's measured bytes per pixel), or after the tiles the bounded
+work of dropping unsure fragments (cleanup.py); everything else works in bands of
+BAND_PIXELS. The tile is as large as the cap allows; if even the smallest does not fit,
 MemoryCapError says how much is needed, before any work.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 from ..errors import Cancelled, MemoryCapError
 from ..settings import DEFAULTS, Settings
-from . import backends
+from . import backends, cleanup
 from .memory import MB, rss_mb
 from .model_card import ModelCard
 from .preprocess import Levels, band_rows, bilinear, measure_levels, to_uint8
@@ -80,12 +81,15 @@ class Engine:
         return self.run_mb + self.bytes_per_pixel * (side + 2 * self.card.margin) ** 2 / MB
 
     def page_mb(self, h: int, w: int, thickness: float) -> tuple[float, float]:
-        """Page-sized buffers (MB) while tiles run, and in the stage after them (enlarging)."""
+        """Page-sized buffers (MB) while tiles run, and the most in the stages after them
+        (dropping unsure fragments; enlarging)."""
         hw = h * w / MB
-        if self.scale(thickness) == 1:
-            return 2 * hw, 0.0  # the sketch and the result
+        s = self.scale(thickness)
+        if s == 1:
+            return 2 * hw, 2 * hw + cleanup.work_mb(w, thickness)  # the sketch and the result
         small = math.ceil(h / 2) * math.ceil(w / 2) / MB
-        return hw + 2 * small, 2 * hw + small  # sketch, half-size sketch and result; sketch, result, full result
+        tiles = hw + 2 * small  # sketch, half-size sketch and result
+        return tiles, max(tiles + cleanup.work_mb(math.ceil(w / 2), thickness / s), 2 * hw + small)
 
     def peak_mb(self, h: int, w: int, thickness: float) -> float:
         """The least peak a run of this page can have (with the smallest tile)."""
@@ -146,6 +150,7 @@ class Engine:
             self._tiles(grey, out, levels, cond, finish, origins, th, tw, progress, cancelled)
         finally:
             self.runner.release()  # what comes next (enlarging, the next page) may need the memory
+        cleanup.drop_unsure(out, float(cond["thickness"][0, 0]))
         return out
 
     def _tiles(self, grey: np.ndarray, out: np.ndarray, levels: Levels, cond: dict[str, np.ndarray],
