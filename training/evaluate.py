@@ -119,12 +119,14 @@ def thickness_scaling(engine: Engine, n: int, size: int) -> dict:
 
 
 def brush_properties(engine: Engine, n: int, size: int) -> dict:
-    """What makes the presets differ, measured on the same sketches at 4 px."""
+    """What makes the presets differ, measured on the same sketches at 4 px, by tidy sketchers
+    (a loose rough's uneven lines would hide the presets' own width variation)."""
     rng = np.random.default_rng(EVAL_SEED + 3)
     acc: dict[str, dict[str, list[float]]] = {b: {"darkness": [], "end_to_middle": [], "width_cv": []}
                                               for b in engine.card.brushes}
     for _ in range(n):
-        p = make_pair(rng, size, brush=0, thickness=4.0, faint=engine.card.default_faint)
+        tidy = dict(sketch_style(rng), spread=0.3, fan=0.0, scratch=0.0)
+        p = make_pair(rng, size, brush=0, thickness=4.0, faint=engine.card.default_faint, style=tidy)
         grey = to_uint8(grey_on_white(p.sketch))
         for b in engine.card.brushes:
             out = engine.run(grey, Settings(4.0, b)).astype(np.float32) / 255

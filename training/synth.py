@@ -215,6 +215,8 @@ def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: f
         s = arclength(p)
         u = s / max(s[-1], 1e-6)
         slow = rng.normal(0, spread) + rng.normal(0, spread) * np.sin(np.pi * u)  # offset and bow
+        if style.get("fan", 0.0) > 0:  # passes started and aimed a little differently: they fan out
+            slow = slow + rng.normal(0, spread * style["fan"]) * (2 * u - 1)
         fast = np.zeros(len(p))
         for _ in range(2):  # wobble: long waves are where the line goes, short ones are jitter
             wavelength = rng.uniform(30, 200)
@@ -321,10 +323,13 @@ def _noise(rng, size: int, sigma: float) -> np.ndarray:
 
 
 def sketch_style(rng) -> dict:
-    """How messy one sketcher is: passes per line, how far passes wander, dashes, pencil width."""
+    """How messy one sketcher is: passes per line, how far passes wander and fan out (share of
+    the spread, end to end; optional), dashes, pencil width."""
     return {
         "passes": rng.dirichlet([2, 3, 3, 1.5]),
-        "spread": rng.uniform(0.15, 2.4),
+        # a quarter are loose: passes several px apart, fanning (chicken-scratch digital roughs)
+        "spread": rng.uniform(0.15, 2.4) if rng.random() < 0.75 else rng.uniform(2.4, 3.6),
+        "fan": rng.uniform(0.0, 1.0),
         "overshoot": rng.uniform(1, 6),
         "scratch": rng.choice([0.0, 0.3, 0.9], p=[0.5, 0.3, 0.2]),
         "width": rng.uniform(0.6, 2.4),
@@ -480,14 +485,16 @@ class Pair:
 
 
 def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = None,
-              thickness: float | None = None, faint: float | None = None, blue: bool | None = None) -> Pair:
+              thickness: float | None = None, faint: float | None = None, blue: bool | None = None,
+              style: dict | None = None) -> Pair:
+    """A random rough sketch and its target; style: the sketcher's (default: a random one)."""
     if thickness is None:
         thickness = float(np.exp(rng.uniform(*np.log(THICKNESS_RANGE))))
     if brush is None:
         brush = int(rng.integers(len(BRUSHES)))
     if faint is None:
         faint = float(rng.uniform(*FAINT_RANGE))
-    style = sketch_style(rng)
+    style = style or sketch_style(rng)
     curves, guides, scale = random_drawing(rng, size, min_gap(style, thickness))
     extra = details(rng, size, scale, thickness)
     sketch, traced = render_sketch(rng, curves, guides, size, faint, style, blue, extra)
