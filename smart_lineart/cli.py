@@ -13,7 +13,7 @@ from typing import NoReturn
 
 from . import __version__, log
 from .engine import backends
-from .engine.imageio import atomic_write, inspect, load_grey, save_lineart
+from .engine.imageio import atomic_write, inspect, load_sketch, save_lineart
 from .engine.memory import MB, steady_heap
 from .engine.model_card import available_models, load_card, models_dir
 from .engine.strokes import STROKE_BYTES_PER_PIXEL, extract
@@ -126,17 +126,18 @@ def _page(src: str, dst: Path, engine: Engine, settings: Settings, a: argparse.N
         print(f"smart_lineart: warning: {src} has {info.frames} pages or frames; only the first is inked",
               file=sys.stderr)
     h, w = info.height, info.width
-    # decoding holds the decoded file and its grey copy; the engine's stages are its own to
-    # budget; writing holds the result (the PNG streams in bands)
-    need = max(engine.fixed_mb + RESERVE_MB + (info.decoded_bytes + h * w) / MB,
+    # decoding holds the decoded file and its grey copy (and blue plane); the engine's stages
+    # are its own to budget; writing holds the result (the PNG streams in bands)
+    planes = engine.card.planes
+    need = max(engine.fixed_mb + RESERVE_MB + (info.decoded_bytes + planes * h * w) / MB,
                engine.peak_mb(h, w, settings.thickness),
                engine.fixed_mb + RESERVE_MB + (1 + STROKE_BYTES_PER_PIXEL * a.svg) * h * w / MB)
     if need > settings.max_memory_mb:
         raise MemoryCapError(f"{src} is {w}x{h}: it needs about {need:.0f} MB, over the memory cap of "
                              f"{settings.max_memory_mb:g} MB")
-    grey = load_grey(src)
-    lineart = engine.run(grey, settings, progress=_Progress(Path(src).name, a.quiet))
-    del grey
+    grey, blue = load_sketch(src, blue=planes == 2)
+    lineart = engine.run(grey, settings, progress=_Progress(Path(src).name, a.quiet), blue=blue)
+    del grey, blue
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -4,22 +4,32 @@ import pytest
 
 from smart_lineart.krita import document as krita_document
 from smart_lineart.krita.controller import backend_choices, preview_window
-from smart_lineart.krita.pixels import bytes_to_grey, lineart_to_bytes
+from smart_lineart.krita.pixels import bytes_to_sketch, lineart_to_bytes
 from smart_lineart.settings import Settings
 from tests.fake_krita import Document, Rect
 
 
 def test_integer_rgba_is_read_as_bgra():
     bgra = np.array([[[255, 0, 0, 255], [0, 0, 255, 255]]], np.uint8)  # blue, red in memory order
-    grey = bytes_to_grey(bgra.tobytes(), 2, 1, "RGBA", "U8")
+    grey, _ = bytes_to_sketch(bgra.tobytes(), 2, 1, "RGBA", "U8")
     assert grey.tolist() == [[18, 54]]  # 0.0722 * 255 (blue), 0.2126 * 255 (red)
 
 
 def test_sixteen_bit_and_grey_alpha():
     px = np.array([[[0, 0, 0, 32768]]], np.uint16)  # half-transparent black, 16 bit
-    assert bytes_to_grey(px.tobytes(), 1, 1, "RGBA", "U16").tolist() == [[127]]
+    assert bytes_to_sketch(px.tobytes(), 1, 1, "RGBA", "U16")[0].tolist() == [[127]]
     ga = np.array([[[0, 255], [200, 0]]], np.uint8)  # black opaque, transparent
-    assert bytes_to_grey(ga.tobytes(), 2, 1, "GRAYA", "U8").tolist() == [[0, 255]]
+    grey, blue = bytes_to_sketch(ga.tobytes(), 2, 1, "GRAYA", "U8")
+    assert grey.tolist() == [[0, 255]] and blue is None  # a grey layer has no blue plane
+
+
+def test_light_blue_goes_to_the_blue_plane():
+    """Non-photo blue (BGRA in memory) fades to paper in grey and shows in the blue plane;
+    graphite has no blue, and a transparent blue pixel is nothing."""
+    bgra = np.array([[[237, 222, 163, 255], [60, 60, 60, 255], [237, 222, 163, 0]]], np.uint8)
+    grey, blue = bytes_to_sketch(bgra.tobytes(), 3, 1, "RGBA", "U8")
+    assert grey[0, 0] > 225 and grey[0, 1] == 60 and grey[0, 2] == 255
+    assert blue is not None and blue[0, 0] > 15 and blue[0, 1] == 0 and blue[0, 2] == 0
 
 
 def test_lineart_bytes_are_black_ink_in_alpha():
@@ -72,7 +82,7 @@ def test_off_canvas_content_and_flat_fill_layers_are_told_apart_from_empty(doc):
     with pytest.raises(ValueError, match="one flat colour"):
         krita_document.read_sketch(doc, fill)
     fill.px[20:23, :, :3] = 0  # a line on the fill: it is read like any layer
-    grey, where = krita_document.read_sketch(doc, fill)
+    grey, _, where = krita_document.read_sketch(doc, fill)
     assert where == (0, 0, doc.w, doc.h) and grey[21].max() < 10
 
 

@@ -79,6 +79,82 @@ def test_line_widths_leave_spot_blacks_out():
         assert cv[1] == pytest.approx(cv[0], abs=0.02), cv
 
 
+def _cond() -> dict[str, np.ndarray]:
+    return {"thickness": np.full((1, 1), 4, np.float32), "brush": np.eye(len(BRUSHES), dtype=np.float32)[2:3],
+            "faint": np.full((1, 1), 0.3, np.float32)}
+
+
+@pytest.fixture(scope="module")
+def two_plane_model(tmp_path_factory):
+    """A random 2-plane model, exported, with a card the engine reads."""
+    from training.export import export_onnx
+    torch.manual_seed(0)
+    m = LineartNet(len(BRUSHES), planes=2).eval()
+    for p in m.parameters():  # FiLM starts at zero: give every layer a say
+        torch.nn.init.normal_(p, 0, 0.05) if p.dim() < 2 else None
+    path = tmp_path_factory.mktemp("m2") / "m2.onnx"
+    export_onnx(m, path)
+    card = {"name": "m2", "brushes": list(BRUSHES), "thickness_range": [1, 12], "network_thickness_range": [1, 8],
+            "receptive_field": receptive_field(m), "size_multiple": SIZE_MULTIPLE, "bytes_per_pixel": 400.0,
+            "default_faint": 0.3, "image_planes": 2}
+    path.with_suffix(".json").write_text(json.dumps(card))
+    return m, path
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_two_plane_model_takes_blue_and_grey_only_images(two_plane_model, backend):
+    """The blue plane changes the result; a grey-only (1-plane) image, as the contract has
+    it, reads as no blue."""
+    from smart_lineart.engine import backends
+    m, path = two_plane_model
+    rng = np.random.default_rng(0)
+    x = rng.random((1, 2, 3 * SIZE_MULTIPLE, 5 * SIZE_MULTIPLE), dtype=np.float32)
+    cond = _cond()
+    with torch.no_grad():
+        ref = m(*(torch.from_numpy(v) for v in (x, cond["thickness"], cond["brush"], cond["faint"]))).numpy()
+    runner = backends.load(path, backend, "CPU", "f32" if backend == "openvino" else "")
+    np.testing.assert_allclose(runner.run(x, cond), ref, atol=1e-4)
+    no_blue = x.copy()
+    no_blue[:, 1] = 0
+    grey_only = runner.run(np.ascontiguousarray(x[:, :1]), cond).copy()
+    np.testing.assert_allclose(grey_only, runner.run(no_blue, cond), atol=1e-5)
+    assert np.abs(grey_only - ref).max() > 1e-3
+
+
+def test_engine_feeds_the_blue_plane_without_seams(two_plane_model):
+    """Tiles read the blue plane like the grey one: small tiles give the whole-image result,
+    and a blue plane of zeros is the same as none."""
+    from smart_lineart.engine.model_card import load_card
+    from smart_lineart.engine.tiling import Engine
+    from smart_lineart.settings import Settings
+    _, path = two_plane_model
+    rng = np.random.default_rng(1)
+    grey = (255 - 200 * (rng.random((150, 170)) < 0.05)).astype(np.uint8)
+    blue = (80 * (rng.random((150, 170)) < 0.1)).astype(np.uint8)
+    card = load_card(path)
+    whole = Engine(card, "onnxruntime", tile=256, whole_process=False).run(grey, Settings(3.0), blue=blue)
+    tiled = Engine(card, "onnxruntime", tile=32, whole_process=False).run(grey, Settings(3.0), blue=blue)
+    assert np.array_equal(whole, tiled)
+    engine = Engine(card, "onnxruntime", whole_process=False)
+    assert np.array_equal(engine.run(grey, Settings(3.0), blue=np.zeros_like(blue)), engine.run(grey, Settings(3.0)))
+    assert not np.array_equal(engine.run(grey, Settings(3.0)), whole)
+    thick = engine.run(grey, Settings(10.0), blue=blue)  # half scale: the blue plane is shrunk too
+    assert thick.shape == grey.shape and not np.array_equal(thick, engine.run(grey, Settings(10.0)))
+
+
+def test_one_plane_weights_start_a_two_plane_model_as_it_was(tmp_path):
+    from training.train import initial_weights
+    torch.manual_seed(0)
+    one = LineartNet(len(BRUSHES)).eval()
+    torch.save({"model": one.state_dict()}, tmp_path / "one.pt")
+    two = LineartNet(len(BRUSHES), planes=2).eval()
+    two.load_state_dict(initial_weights(str(tmp_path / "one.pt"), two))
+    x = torch.rand(1, 2, 64, 64)
+    cond = (torch.full((1, 1), 3.0), torch.eye(len(BRUSHES))[:1], torch.full((1, 1), 0.3))
+    with torch.no_grad():
+        assert torch.allclose(two(x, *cond), one(x[:, :1], *cond), atol=1e-6)
+
+
 def test_training_runs_checkpoints_and_resumes(tmp_path):
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "training.train", "--run", str(run), "--minutes", "0.05", "--size", "64",

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from smart_lineart.engine.model_card import load_card
-from smart_lineart.engine.preprocess import grey_on_white, to_uint8
+from smart_lineart.engine.preprocess import to_uint8
 from smart_lineart.engine.tiling import Engine
 from smart_lineart.settings import Settings
 from training import strokes_eval
@@ -51,8 +51,7 @@ def evaluate(engine: Engine, n: int, size: int) -> dict:
         for t in THICKNESSES:
             for _ in range(n):
                 p = make_pair(rng, size, brush=BRUSHES.index(brush), thickness=t, faint=info.default_faint)
-                grey = to_uint8(grey_on_white(p.sketch))
-                out = engine.run(grey, Settings(t, brush)).astype(np.float32) / 255.0
+                out = p.ink(engine, Settings(t, brush))
                 m = compare(out, p.target)
                 per.setdefault(f"{brush}@{t:g}", []).append(m)
                 if brush == info.brushes[0]:
@@ -83,9 +82,8 @@ def sheet(engine: Engine, path: Path, n: int = 4, size: int = 320) -> None:
     rows = []
     for _ in range(n):
         p = make_pair(rng, size, brush=0, thickness=3.0, faint=info.default_faint)
-        grey = to_uint8(grey_on_white(p.sketch))
-        outs = [engine.run(grey, Settings(3.0, b)).astype(np.float32) / 255 for b in info.brushes]
-        rows.append(_row([grey.astype(np.float32) / 255] + outs + [p.target]))
+        outs = [p.ink(engine, Settings(3.0, b)) for b in info.brushes]
+        rows.append(_row([p.grey.astype(np.float32) / 255] + outs + [p.target]))
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(to_uint8(np.concatenate(rows, axis=0))).save(path)
 
@@ -94,10 +92,10 @@ def real_sheet(engine: Engine, folder: Path, path: Path, thickness: float) -> No
     """Sketch above output for every PNG in `folder` (e.g. real roughs), to look at only."""
     from PIL import Image
 
-    from smart_lineart.engine.imageio import load_grey
+    from smart_lineart.engine.imageio import load_sketch
     for src in sorted(folder.glob("*.png")):
-        grey = load_grey(src)
-        out = engine.run(grey, Settings(thickness))
+        grey, blue = load_sketch(src)
+        out = engine.run(grey, Settings(thickness), blue=blue)
         Image.fromarray(np.concatenate([grey, np.full((8, grey.shape[1]), 128, np.uint8), out])).save(
             path / f"real-{src.stem}.png")
 
@@ -109,10 +107,8 @@ def thickness_scaling(engine: Engine, n: int, size: int) -> dict:
     rows: dict[float, list[float]] = {t: [] for t in SCALING}
     for _ in range(n):
         p = make_pair(rng, size, brush=0, thickness=max(SCALING), faint=engine.card.default_faint)
-        grey = to_uint8(grey_on_white(p.sketch))
         for t in SCALING:
-            out = engine.run(grey, Settings(t)).astype(np.float32) / 255
-            rows[t].append(line_width(out))
+            rows[t].append(line_width(p.ink(engine, Settings(t))))
     w3 = float(np.mean(rows[3.0]))
     return {f"{t:g}": {"width": round(float(np.mean(v)), 2), "width_error": round(abs(float(np.mean(v)) - t) / t, 3),
                        "linearity": round(float(np.mean(v)) / t / (w3 / 3.0), 3)} for t, v in rows.items()}
@@ -127,9 +123,8 @@ def brush_properties(engine: Engine, n: int, size: int) -> dict:
     for _ in range(n):
         tidy = dict(sketch_style(rng), spread=0.3, fan=0.0, scratch=0.0)
         p = make_pair(rng, size, brush=0, thickness=4.0, faint=engine.card.default_faint, style=tidy)
-        grey = to_uint8(grey_on_white(p.sketch))
         for b in engine.card.brushes:
-            out = engine.run(grey, Settings(4.0, b)).astype(np.float32) / 255
+            out = p.ink(engine, Settings(4.0, b))
             lw = local_widths(out)
             acc[b]["darkness"].append(darkness_on_lines(out))
             acc[b]["end_to_middle"].append(end_to_middle_mass(out))
@@ -144,7 +139,7 @@ def guides(engine: Engine, n: int, size: int, blue: bool, faint: float | None = 
     removal, precision = [], []
     for _ in range(n):
         p = make_pair(rng, size, brush=0, thickness=3.0, faint=engine.card.default_faint, blue=blue)
-        out = engine.run(to_uint8(grey_on_white(p.sketch)), Settings(3.0, faint=faint)).astype(np.float32) / 255
+        out = p.ink(engine, Settings(3.0, faint=faint))
         mask = _draw([Stroke(g, np.full(len(g), 1.5), np.ones(len(g))) for g in p.guides], size, ss=2) > 0.3
         removal.append(guide_removal(out, p.target, mask))
         precision.append(compare(out, p.target)["precision@2"])
@@ -203,13 +198,12 @@ def levels_sweep(model_path: str | None, n: int, size: int) -> dict:
     rng = np.random.default_rng(EVAL_SEED + 6)
     pairs = [make_pair(rng, size, brush=i % len(info.brushes), thickness=THICKNESSES[i % 3], faint=info.default_faint)
              for i in range(n)]
-    greys = [to_uint8(grey_on_white(p.sketch)) for p in pairs]
     out: dict[str, dict] = {b: {} for b in info.brushes}
     for lv in LEVELS:
         engine = Engine(replace(info, output_levels={b: lv for b in info.brushes}))
         for b in info.brushes:
-            rows = [compare(engine.run(g, Settings(p.thickness, b)).astype(np.float32) / 255, p.target)
-                    for p, g in zip(pairs, greys) if info.brushes[p.brush] == b]
+            rows = [compare(p.ink(engine, Settings(p.thickness, b)), p.target)
+                    for p in pairs if info.brushes[p.brush] == b]
             out[b][f"{lv[0]:g}-{lv[1]:g}"] = {k: v for k, v in _mean(rows).items() if k in
                                               ("f1@1", "f1@2", "crispness", "haze", "width_error", "skeleton_ratio")}
     return out

@@ -26,11 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PROBES = 3
 def export_onnx(model: LineartNet, path: Path) -> None:
+    """The image's plane count is dynamic for a 2-plane model: a grey-only (1-plane) image,
+    as the contract has it, still works and reads as no blue."""
     k = len(BRUSHES)
-    args = (torch.ones(1, 1, 64, 64), torch.full((1, 1), 3.0), torch.eye(k)[:1], torch.full((1, 1), 0.3))
+    args = (torch.ones(1, model.planes, 64, 64), torch.full((1, 1), 3.0), torch.eye(k)[:1], torch.full((1, 1), 0.3))
+    image_axes = {2: "height", 3: "width"} | ({1: "planes"} if model.planes == 2 else {})
     torch.onnx.export(model, args, str(path), input_names=["image", "thickness", "brush", "faint"],
-                      output_names=["lineart"], dynamic_axes={"image": {2: "height", 3: "width"},
-                                                               "lineart": {2: "height", 3: "width"}},
+                      output_names=["lineart"], dynamic_axes={"image": image_axes, "lineart": {2: "height", 3: "width"}},
                       opset_version=17, dynamo=False)
 
 
@@ -42,7 +44,7 @@ def runtimes() -> list[tuple[str, str]]:
     return [("onnxruntime", "f32"), ("openvino", "f32")] + ([("openvino", "bf16")] if native else [])
 
 
-def tile_memory(path: Path, rf: int) -> dict[str, tuple[float, float]]:
+def tile_memory(path: Path, rf: int, planes: int) -> dict[str, tuple[float, float]]:
     """Per runtime and precision: (bytes per tile pixel, MB a run needs beyond that and the
     engine's fixed memory), measured through the engine at three tile sizes, PROBES fresh
     processes each. Runtimes' peaks vary from run to run (ONNX Runtime's by +-15%), so the
@@ -55,7 +57,7 @@ def tile_memory(path: Path, rf: int) -> dict[str, tuple[float, float]]:
         for core in sizes:
             for _ in range(PROBES):
                 res = subprocess.run(probe.command("tile", str(path), backend, precision, str(core), str(rf),
-                                                   str(SIZE_MULTIPLE), str(len(BRUSHES))),
+                                                   str(SIZE_MULTIPLE), str(len(BRUSHES)), str(planes)),
                                      capture_output=True, text=True, check=True, cwd=ROOT)
                 fixed, peak = map(float, res.stdout.split()[-2:])
                 worst[core] = max(worst.get(core, 0.0), peak - fixed)
@@ -67,7 +69,7 @@ def tile_memory(path: Path, rf: int) -> dict[str, tuple[float, float]]:
 
 def measure_memory(card: dict, path: Path) -> dict:
     """The card's memory figures, measured on this machine: per runtime, and the worst."""
-    measured = tile_memory(path, card["receptive_field"])
+    measured = tile_memory(path, card["receptive_field"], card.get("image_planes", 1))
     return {"bytes_per_pixel": max(v[0] for v in measured.values()),
             "bytes_per_pixel_by_runtime": {k: v[0] for k, v in measured.items()},
             "tile_overhead_mb_by_runtime": {k: v[1] for k, v in measured.items()}}
@@ -132,7 +134,7 @@ def main() -> None:
         ap.error("--run, --name and --default-faint are required")
     run = Path(a.run)
     best = torch.load(run / "best.pt", weights_only=False)
-    model = LineartNet(len(BRUSHES))
+    model = LineartNet(len(BRUSHES), planes=best["model"]["e1.a.weight"].shape[1] // 4)
     model.load_state_dict(best["model"])
     model.eval()
     out = Path(a.out)
@@ -155,7 +157,10 @@ def main() -> None:
         "output_levels": output_levels(a.output_levels),
         "receptive_field": receptive_field(model),
         "size_multiple": SIZE_MULTIPLE,
-        "inputs": {"image": "float32 (1,1,H,W), white=1 ink=0, H and W multiples of size_multiple",
+        "image_planes": model.planes,
+        "inputs": {"image": "float32 (1,1,H,W), white=1 ink=0, H and W multiples of size_multiple"
+                            + ("; or (1,2,H,W) with a second plane: light blue the drop-out removed, 0..1 "
+                               "(preprocess.sketch_planes)" if model.planes == 2 else ""),
                    "thickness": "float32 (1,1) px", "brush": "float32 (1,K) one-hot over brushes",
                    "faint": "float32 (1,1) in [0,1]"},
         "parameters": sum(p.numel() for p in model.parameters()),

@@ -50,14 +50,17 @@ class Block(nn.Module):
 
 
 class LineartNet(nn.Module):
-    def __init__(self, n_brushes: int, widths: tuple[int, ...] = WIDTHS):
+    def __init__(self, n_brushes: int, widths: tuple[int, ...] = WIDTHS, planes: int = 1):
+        """planes: 1, the grey sketch; 2, also the light blue the drop-out removed (a second
+        image plane, optional at run time: a 1-plane image reads as no blue)."""
         super().__init__()
+        self.planes = planes
         n_cond = n_brushes + 2
         c1, c2, c3, c4 = widths
         self.cond = nn.Sequential(nn.Linear(n_cond, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU())
         nc = 32
         self.fold = nn.PixelUnshuffle(2)
-        self.e1 = Block(4, c1, nc)
+        self.e1 = Block(4 * planes, c1, nc)
         self.e2 = Block(c1, c2, nc, stride=2)
         self.e3 = Block(c2, c3, nc, stride=2)
         self.e4 = Block(c3, c4, nc, stride=2)
@@ -73,10 +76,13 @@ class LineartNet(nn.Module):
 
     def forward(self, image: torch.Tensor, thickness: torch.Tensor, brush: torch.Tensor,
                 faint: torch.Tensor, logits: bool = False) -> torch.Tensor:
-        """image (N,1,H,W) white=1 ink=0, H and W multiples of SIZE_MULTIPLE -> same shape
-        (or, for training, the pre-sigmoid logits)."""
+        """image (N,P,H,W): grey white=1 ink=0, then (2-plane models, optional) blue 0..1; H and
+        W multiples of SIZE_MULTIPLE -> (N,1,H,W) (or, for training, the pre-sigmoid logits)."""
         cond = self.cond(conditions(thickness, brush, faint))
-        x = self.fold(1.0 - image)  # ink positive, so zero padding reads as paper
+        x = 1.0 - image[:, :1]  # ink positive, so zero padding reads as paper
+        if self.planes == 2:  # a sum over no planes is zeros: a grey-only image has no blue
+            x = torch.cat([x, image[:, 1:].sum(1, keepdim=True)], 1)
+        x = self.fold(x)
         s1 = self.e1(x, cond)
         s2 = self.e2(s1, cond)
         s3 = self.e3(s2, cond)
@@ -112,7 +118,7 @@ def macs_per_pixel(model: LineartNet, size: int = 256) -> float:
     first = model.cond[0]
     assert isinstance(first, nn.Linear)
     k = first.in_features - 2
-    return count_macs(model, torch.ones(1, 1, size, size), torch.ones(1, 1) * 3, torch.eye(k)[:1],
+    return count_macs(model, torch.ones(1, model.planes, size, size), torch.ones(1, 1) * 3, torch.eye(k)[:1],
                       torch.ones(1, 1) * 0.3) / size ** 2
 
 

@@ -2,7 +2,7 @@
 a process that spawned it does not leak in, as ru_maxrss would):
 
     python -m training.probe cli INPUT -o OUT [flags]     # the CLI, then "peak <MB>" on stderr
-    python -m training.probe tile MODEL BACKEND PRECISION CORE RF MULTIPLE BRUSHES   # engine's fixed MB, peak MB
+    python -m training.probe tile MODEL BACKEND PRECISION CORE RF MULTIPLE BRUSHES PLANES   # engine's fixed MB, peak MB
 
 `tile` runs the engine twice on one tile of the given core size: the model's activations
 plus the engine's own per-tile buffers (export measures bytes per pixel with it).
@@ -28,14 +28,16 @@ def cli(argv: list[str]) -> int:
     return rc
 
 
-def tile(path: str, backend: str, precision: str, core: int, rf: int, multiple: int, brushes: int) -> None:
+def tile(path: str, backend: str, precision: str, core: int, rf: int, multiple: int, brushes: int,
+         planes: int) -> None:
     from smart_lineart.engine.model_card import ModelCard
     from smart_lineart.engine.tiling import Engine
     card = ModelCard(Path(path), "probe", tuple(map(str, range(brushes))), (1.0, 8.0), (1.0, 8.0), rf, multiple,
-                     1.0, 0.3, {})
+                     1.0, 0.3, planes, {})
     engine = Engine(card, backend, "CPU", tile=core, precision=precision)
+    page = np.full((core, core), 255, np.uint8)
     for _ in range(2):
-        engine.run(np.full((core, core), 255, np.uint8))
+        engine.run(page, blue=np.zeros_like(page) if planes == 2 else None)
     print(engine.fixed_mb, peak_rss_mb())
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from smart_lineart.engine.imageio import load_grey
+from smart_lineart.engine.imageio import load_grey, load_sketch
 from smart_lineart.engine.model_card import load_card
 from smart_lineart.engine.preprocess import measure_levels
 from smart_lineart.engine.tiling import Engine
@@ -53,12 +53,12 @@ def score_pairs(engine: Engine, folder: Path) -> dict:
         if not roughs:
             continue
         rough_path = roughs[0]
-        grey = load_grey(rough_path)
+        grey, blue = load_sketch(rough_path)
         h, w = grey.shape
         clean = np.asarray(Image.fromarray(load_grey(clean_path)).resize((w, h), Image.Resampling.LANCZOS),
                            np.float32) / 255
         width = float(np.clip(line_width(clean), *engine.card.thickness_range))
-        out = engine.run(grey, Settings(width)).astype(np.float32) / 255
+        out = engine.run(grey, Settings(width), blue=blue).astype(np.float32) / 255
         base = threshold_baseline(grey)
         pick = ("f1@2", "precision@2", "recall@2", "chamfer", "skeleton_ratio")
         rows[rough_path.stem] = {"width": round(width, 2)} | \
@@ -83,9 +83,9 @@ def sheet(engine: Engine, folders: list[Path], path: Path) -> None:
         for src in sorted(folder.glob("*.png")):
             if src.name.startswith("clean_"):
                 continue
-            grey = load_grey(src)
-            outs = [engine.run(grey, Settings(2.0, brushes[0])), engine.run(grey, Settings(3.0, brushes[0]))]
-            outs += [engine.run(grey, Settings(3.0, b)) for b in brushes[1:]]
+            grey, blue = load_sketch(src)
+            settings = [Settings(2.0, brushes[0]), Settings(3.0, brushes[0])] + [Settings(3.0, b) for b in brushes[1:]]
+            outs = [engine.run(grey, s, blue=blue) for s in settings]
             rows.append(np.concatenate([_cell(a) for a in [grey, *outs]], axis=1))
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 0), (0, width - r.shape[1])), constant_values=255) for r in rows]

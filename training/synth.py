@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from smart_lineart.engine.preprocess import grey_on_white, measure_levels, to_uint8
+from smart_lineart.engine.preprocess import grey_on_white, measure_levels, sketch_u8, to_uint8
 from training.curves import arclength, corners, ellipse, normals, resample, spline
 from training.figures import Details, Fill, details
 
@@ -476,12 +476,18 @@ def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
 @dataclass
 class Pair:
     sketch: np.ndarray  # HxWx3 or HxWx4 float32, what the user has
+    grey: np.ndarray  # HxW uint8: the engine's grey plane of the sketch
     net_input: np.ndarray  # HxW float32, what the engine feeds the network
+    blue: np.ndarray  # HxW float32: the blue plane as a 2-plane network takes it (zeros: none)
     target: np.ndarray  # HxW float32, 1 white .. 0 ink
     thickness: float
     brush: int
     faint: float
     guides: list  # construction lines (not in the target), for measuring their removal
+
+    def ink(self, engine, settings) -> np.ndarray:
+        """The engine's lineart of this sketch, float 0..1."""
+        return engine.run(self.grey, settings, blue=to_uint8(self.blue)).astype(np.float32) / 255
 
 
 def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = None,
@@ -498,10 +504,11 @@ def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = Non
     curves, guides, scale = random_drawing(rng, size, min_gap(style, thickness))
     extra = details(rng, size, scale, thickness)
     sketch, traced = render_sketch(rng, curves, guides, size, faint, style, blue, extra)
-    grey = to_uint8(grey_on_white(sketch))
+    grey, blue_u8 = sketch_u8(sketch)
     net_input = measure_levels(grey).apply(grey, 0, 0)
+    plane = np.zeros_like(net_input) if blue_u8 is None else blue_u8.astype(np.float32) / 255
     target = render_target(traced, size, thickness, BRUSHES[brush], extra.fills)
-    return Pair(sketch, net_input, target, thickness, brush, faint, guides)
+    return Pair(sketch, grey, net_input, plane, target, thickness, brush, faint, guides)
 
 
 def preview(path: str, n: int, seed: int, size: int) -> None:

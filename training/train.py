@@ -34,7 +34,7 @@ VAL_SEED = 1_000_003  # validation pairs never share a seed with training pairs
 
 
 def to_tensors(pairs) -> tuple[torch.Tensor, ...]:
-    x = torch.from_numpy(np.stack([p.net_input for p in pairs]))[:, None]
+    x = torch.from_numpy(np.stack([np.stack([p.net_input, p.blue]) for p in pairs]))  # a 1-plane model reads the first
     y = torch.from_numpy(np.stack([p.target for p in pairs]))[:, None]
     th = torch.tensor([[p.thickness] for p in pairs], dtype=torch.float32)
     br = torch.eye(len(BRUSHES))[[p.brush for p in pairs]]
@@ -60,7 +60,7 @@ class SyntheticPairs(IterableDataset):
             yield to_tensors([p])
             for _ in range(self.reuse - 1):
                 f = _TRANSFORMS[rng.integers(len(_TRANSFORMS))]
-                p.net_input, p.target = np.ascontiguousarray(f(p.net_input)), np.ascontiguousarray(f(p.target))
+                p.net_input, p.blue, p.target = (np.ascontiguousarray(f(a)) for a in (p.net_input, p.blue, p.target))
                 yield to_tensors([p])
 
 
@@ -80,7 +80,7 @@ def loss_fn(z: torch.Tensor, target: torch.Tensor, image: torch.Tensor, mark_wei
     near = F.max_pool2d((target < 0.5).float(), kernel_size=5, stride=1, padding=2)
     w = 1.0 + 4.0 * near
     if mark_weight:
-        marks = F.max_pool2d((image < 0.9).float(), kernel_size=3, stride=1, padding=1)
+        marks = F.max_pool2d((image[:, :1] < 0.9).float(), kernel_size=3, stride=1, padding=1)
         w = w + mark_weight * marks * (1.0 - near)
     bce = F.binary_cross_entropy_with_logits(z, target, weight=w, reduction="sum")
     l1 = (w * (torch.sigmoid(z) - target).abs()).sum()
@@ -119,6 +119,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--init", help="checkpoint (.pt) or shipped model (.onnx) whose weights a new run starts from")
     ap.add_argument("--mark-weight", type=float, default=0.0,
                     help="extra loss weight on sketch marks that are not lineart (see loss_fn)")
+    ap.add_argument("--planes", type=int, choices=(1, 2), default=1,
+                    help="image planes the network takes: 1 grey; 2 also the light blue the drop-out removed")
     return ap
 
 
@@ -152,14 +154,22 @@ def code_version() -> str:
     return head + ("+uncommitted" if head and git("status", "--porcelain", "--", ".") else "") or "unknown"
 
 
-def initial_weights(path: str) -> dict[str, torch.Tensor]:
+def initial_weights(path: str, model: LineartNet) -> dict[str, torch.Tensor]:
     """Weights to start a stage from: a run's checkpoint, or a shipped .onnx model (its
-    initializers carry the state-dict names, so a stage can continue from a released model)."""
+    initializers carry the state-dict names, so a stage can continue from a released model).
+    A 1-plane model's weights start a 2-plane one: the blue plane's first weights are zero, so
+    it begins as the model it came from."""
     if path.endswith(".onnx"):
         import onnx
         from onnx import numpy_helper
-        return {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(path).graph.initializer}
-    return torch.load(path, weights_only=False)["model"]
+        weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(path).graph.initializer}
+    else:
+        weights = torch.load(path, weights_only=False)["model"]
+    first = model.e1.a.weight
+    if weights["e1.a.weight"].shape[1] < first.shape[1]:
+        w = weights["e1.a.weight"]
+        weights["e1.a.weight"] = torch.cat([w, w.new_zeros((w.shape[0], first.shape[1] - w.shape[1]) + w.shape[2:])], 1)
+    return weights
 
 
 def _finished(state: dict, a: argparse.Namespace) -> bool:
@@ -173,7 +183,7 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     run = Path(a.run)
     run.mkdir(parents=True, exist_ok=True)
-    model = LineartNet(len(BRUSHES))
+    model = LineartNet(len(BRUSHES), planes=a.planes)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
     state: dict[str, Any] = {"step": 0, "seconds": 0.0, "best": math.inf, "since_best": 0, "code": code_version(),
                              "hardware": f"{os.cpu_count()}-core CPU, {'bf16 autocast' if native_bf16() else 'fp32'}"}
@@ -184,7 +194,7 @@ def main() -> None:
         state = ck["state"]
         print(f"resumed at step {state['step']} ({state['seconds'] / 60:.1f} min)", flush=True)
     elif a.init:
-        model.load_state_dict(initial_weights(a.init))
+        model.load_state_dict(initial_weights(a.init, model))
         print(f"starting from the weights in {a.init}", flush=True)
     if _finished(state, a):
         print(f"{run} is finished (step {state['step']}); nothing to do", flush=True)

@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..errors import ImageReadError, OutputError
-from .preprocess import band_rows, grey_on_white, to_uint8
+from .preprocess import band_rows, sketch_u8
 
 # Pillow keeps 8-bit images with 2-4 channels at 4 bytes per pixel (RGB too); palette and
 # other colour modes are converted to RGB(A) after loading, which holds both copies
@@ -87,6 +87,12 @@ def _value_scale(im: Any) -> float:
 def load_grey(path: str | Path) -> np.ndarray:
     """Read an image file as HxW uint8 grey (as shown: EXIF orientation applied): luma of the
     colours, transparency on white."""
+    return load_sketch(path, blue=False)[0]
+
+
+def load_sketch(path: str | Path, blue: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """`load_grey`, and (blue=True, a colour image) the HxW uint8 blue plane of
+    `preprocess.sketch_planes` (for models that take it); None for a grey image."""
     with _open(path) as im:
         try:
             im.load()
@@ -102,13 +108,18 @@ def load_grey(path: str | Path) -> np.ndarray:
         scale = np.float32(_value_scale(im))
         w, h = im.size
         grey = np.empty((h, w), np.uint8)
+        plane = np.zeros((h, w), np.uint8) if blue and im.mode in ("RGB", "RGBA") else None
         rows = band_rows(w)
         for y in range(0, h, rows):
             band = np.asarray(im.crop((0, y, w, min(y + rows, h)))).astype(np.float32) * scale
-            grey[y:y + band.shape[0]] = to_uint8(grey_on_white(np.clip(band, 0, 1, out=band)))
+            g, b = sketch_u8(np.clip(band, 0, 1, out=band))
+            grey[y:y + band.shape[0]] = g
+            if plane is not None and b is not None:
+                plane[y:y + band.shape[0]] = b
     if orientation == 1:
-        return grey
-    return np.ascontiguousarray(_ORIENT[orientation](grey))
+        return grey, plane
+    turn = _ORIENT[orientation]
+    return np.ascontiguousarray(turn(grey)), None if plane is None else np.ascontiguousarray(turn(plane))
 
 
 # ---------------------------------------------------------------- writing

@@ -23,6 +23,7 @@ class ModelCard:
     size_multiple: int
     bytes_per_pixel: float  # measured peak activation memory per input pixel, the worst runtime
     default_faint: float
+    planes: int  # image planes the network takes: 1 grey; 2 grey and the light blue dropped out
     raw: dict = field(repr=False, compare=False, hash=False)  # the whole card as read
     # output levels (black point, white point) per brush, applied after the network: chosen at
     # export by measurement (training/evaluate.py --levels); missing = (0, 1), as drawn
@@ -85,7 +86,8 @@ def load_card(path: str | os.PathLike | None = None) -> ModelCard:
             thickness_range=_pair(raw["thickness_range"]),
             network_thickness_range=_pair(raw.get("network_thickness_range", raw["thickness_range"])),
             receptive_field=int(raw["receptive_field"]), size_multiple=int(raw["size_multiple"]),
-            bytes_per_pixel=float(raw["bytes_per_pixel"]), default_faint=float(raw["default_faint"]), raw=raw,
+            bytes_per_pixel=float(raw["bytes_per_pixel"]), default_faint=float(raw["default_faint"]),
+            planes=int(raw.get("image_planes", 1)), raw=raw,
             output_levels={b: _pair(lv) for b, lv in raw.get("output_levels", {}).items()})
     except (ValueError, KeyError, TypeError, IndexError, AttributeError, UnicodeDecodeError) as e:
         raise ModelError(f"model card {card_path} is unusable: {e.__class__.__name__}: {e}".splitlines()[0]) from e
@@ -110,6 +112,8 @@ def _problem(c: ModelCard) -> str:
         return "bytes_per_pixel must be positive"
     if not (finite(c.default_faint) and 0 <= c.default_faint <= 1):
         return "default_faint must be in 0-1"
+    if c.planes not in (1, 2):
+        return "image_planes must be 1 or 2"
     for b, (black, white) in c.output_levels.items():
         if not (finite(black, white) and 0 <= black < white <= 1):
             return f"output levels of {b!r} must be 0 <= black < white <= 1"

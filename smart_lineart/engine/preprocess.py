@@ -28,26 +28,41 @@ def grey_on_white(pixels: np.ndarray) -> np.ndarray:
 
     Transparency is composited onto white, so a transparent sketch layer reads as paper.
     """
+    return sketch_planes(pixels)[0]
+
+
+def sketch_planes(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """HxW, HxWx1..4 in [0, 1] float -> (grey as `grey_on_white`, blue), both HxW float32.
+
+    blue: how much the non-photo-blue drop-out lightened each pixel (0 where nothing is light
+    blue), for models that take it as an input: where a JPEG stored the colour at half
+    resolution the drop-out leaves a light line, which the colour around it tells apart.
+    None for grey images."""
     p = np.asarray(pixels, dtype=np.float32)
     if p.ndim == 2:
-        return p
+        return p, None
     channels = p.shape[2]
+    blue = None
     if channels in (1, 2):
         grey = p[..., 0]
     elif channels in (3, 4):
-        grey = _drop_non_photo_blue(p[..., :3], p[..., :3] @ LUMA)
+        luma = p[..., :3] @ LUMA
+        blue = _non_photo_blue(p[..., :3], luma)
+        grey = luma + blue
     else:
         raise ValueError(f"unsupported channel count {channels}")
     if channels in (2, 4):
         alpha = p[..., -1]
         grey = grey * alpha + (1.0 - alpha)
-    return grey
+        if blue is not None:
+            blue = blue * alpha
+    return grey, blue
 
 
-def _drop_non_photo_blue(rgb: np.ndarray, luma: np.ndarray) -> np.ndarray:
-    """Fade light-blue pixels (non-photo pencil, blue guide layers) to their brighter green or
-    blue channel, where they are nearly as bright as the paper; graphite, black and deep blue
-    stay luma.
+def _non_photo_blue(rgb: np.ndarray, luma: np.ndarray) -> np.ndarray:
+    """How much to lighten each pixel so that light blue (non-photo pencil, blue guide layers)
+    fades to its brighter green or blue channel, nearly as bright as the paper; graphite,
+    black and deep blue are not lightened.
 
     What a scanner's blue drop-out does, by channel ratios so that shadows on a photographed
     page do not matter; a deep, saturated blue (red far below blue) is kept. On bluish paper
@@ -57,11 +72,17 @@ def _drop_non_photo_blue(rgb: np.ndarray, luma: np.ndarray) -> np.ndarray:
     ratio = b / np.maximum(r, 1e-3)
     bluer = np.clip((ratio - BLUE_RATIO) / BLUE_RAMP, 0.0, 1.0)
     light = np.clip((DEEP_BLUE_RATIO - ratio) / BLUE_RAMP, 0.0, 1.0)
-    return luma + bluer * light * np.maximum(np.maximum(rgb[..., 1], b) - luma, 0.0)
+    return bluer * light * np.maximum(np.maximum(rgb[..., 1], b) - luma, 0.0)
 
 
 def to_uint8(grey: np.ndarray) -> np.ndarray:
     return np.clip(grey * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def sketch_u8(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """`sketch_planes` as the engine takes them: uint8 grey, uint8 blue (or None)."""
+    grey, blue = sketch_planes(pixels)
+    return to_uint8(grey), None if blue is None else to_uint8(blue)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ class Engine:
         self.runner = backends.load(card.path, backend, device, precision)
         if id(self.runner) not in _runner_mb:
             side = card.size_multiple + 2 * card.margin  # the smallest real tile: lazy allocations happen now
-            self.runner.run(np.ones((1, 1, side, side), np.float32), self.conditions(DEFAULTS))
+            self.runner.run(np.ones((1, card.planes, side, side), np.float32), self.conditions(DEFAULTS))
             running = rss_mb()
             self.runner.release()
             _runner_mb[id(self.runner)] = (max(running - before, 0.0), max(running - rss_mb(), 0.0))
@@ -82,14 +82,17 @@ class Engine:
 
     def page_mb(self, h: int, w: int, thickness: float) -> tuple[float, float]:
         """Page-sized buffers (MB) while tiles run, and the most in the stages after them
-        (dropping unsure fragments; enlarging)."""
+        (dropping unsure fragments; enlarging). A model that takes the blue plane has it
+        beside the grey sketch (and its half-size copy)."""
         hw = h * w / MB
         s = self.scale(thickness)
+        planes = self.card.planes
         if s == 1:
-            return 2 * hw, 2 * hw + cleanup.work_mb(w, thickness)  # the sketch and the result
+            sketch = planes * hw  # the sketch, and the result
+            return sketch + hw, sketch + hw + cleanup.work_mb(w, thickness)
         small = math.ceil(h / 2) * math.ceil(w / 2) / MB
-        tiles = hw + 2 * small  # sketch, half-size sketch and result
-        return tiles, max(tiles + cleanup.work_mb(math.ceil(w / 2), thickness / s), 2 * hw + small)
+        tiles = planes * (hw + small) + small  # sketch, half-size sketch and result
+        return tiles, max(tiles + cleanup.work_mb(math.ceil(w / 2), thickness / s), planes * hw + hw + small)
 
     def peak_mb(self, h: int, w: int, thickness: float) -> float:
         """The least peak a run of this page can have (with the smallest tile)."""
@@ -104,12 +107,12 @@ class Engine:
 
     def tile_core(self, h: int, w: int, page_mb: float | None = None) -> tuple[int, int]:
         """Core tile height/width: as large as the memory cap allows, never larger than needed.
-        page_mb: the page-sized buffers alive while tiles run (default: sketch and result)."""
+        page_mb: the page-sized buffers alive while tiles run (default: sketch planes and result)."""
         m = self.card.size_multiple
         if self.tile:
             side = self.tile
         else:
-            page = 2 * h * w / MB if page_mb is None else page_mb
+            page = (self.card.planes + 1) * h * w / MB if page_mb is None else page_mb
             free = self.max_memory_mb - self.fixed_mb - RESERVE_MB - page - self.run_mb
             span = math.sqrt(max(free, 0) * MB / self.bytes_per_pixel)
             step = max(m, TILE_STEP)  # few distinct tile shapes: a runtime keeps buffers per shape
@@ -125,21 +128,28 @@ class Engine:
     # running -----------------------------------------------------------------------------------
     def run(self, grey: np.ndarray, settings: Settings = DEFAULTS,
             progress: Callable[[int, int], None] | None = None,
-            cancelled: Callable[[], bool] | None = None, levels: Levels | None = None) -> np.ndarray:
-        """grey: HxW uint8 sketch on white. Returns HxW uint8 lineart (255 = white)."""
+            cancelled: Callable[[], bool] | None = None, levels: Levels | None = None,
+            blue: np.ndarray | None = None) -> np.ndarray:
+        """grey: HxW uint8 sketch on white; blue: HxW uint8 light blue the drop-out removed
+        (`preprocess.sketch_u8`; None: none; used by models that take it). Returns HxW uint8
+        lineart (255 = white)."""
         cond = self.conditions(settings)
         finish = _levels_curve(*self.card.levels(settings.brush_for(self.card)))
         h, w = grey.shape
         if not self.tile:
             self.check_fits(h, w, settings.thickness)
         tiles_mb, _ = self.page_mb(h, w, settings.thickness)
+        if self.card.planes == 1:
+            blue = None
         if self.scale(settings.thickness) == 1:
-            return self._draw(grey, cond, finish, progress, cancelled, levels, tiles_mb)
-        small = self._draw(_shrink(grey, 2), cond, finish, progress, cancelled, None, tiles_mb)
+            return self._draw(grey, blue, cond, finish, progress, cancelled, levels, tiles_mb)
+        small_blue = None if blue is None else _shrink(blue, 2, paper=0)
+        small = self._draw(_shrink(grey, 2), small_blue, cond, finish, progress, cancelled, None, tiles_mb)
         return _enlarge(small, 2, grey.shape)
 
-    def _draw(self, grey: np.ndarray, cond: dict[str, np.ndarray], finish: Callable[[np.ndarray], np.ndarray],
-              progress, cancelled, levels: Levels | None, page_mb: float) -> np.ndarray:
+    def _draw(self, grey: np.ndarray, blue: np.ndarray | None, cond: dict[str, np.ndarray],
+              finish: Callable[[np.ndarray], np.ndarray], progress, cancelled, levels: Levels | None,
+              page_mb: float) -> np.ndarray:
         h, w = grey.shape
         if levels is None:
             levels = measure_levels(grey)
@@ -147,15 +157,15 @@ class Engine:
         out = np.empty((h, w), np.uint8)
         origins = [(y, x) for y in range(0, h, th) for x in range(0, w, tw)]
         try:
-            self._tiles(grey, out, levels, cond, finish, origins, th, tw, progress, cancelled)
+            self._tiles(grey, blue, out, levels, cond, finish, origins, th, tw, progress, cancelled)
         finally:
             self.runner.release()  # what comes next (enlarging, the next page) may need the memory
         cleanup.drop_unsure(out, float(cond["thickness"][0, 0]))
         return out
 
-    def _tiles(self, grey: np.ndarray, out: np.ndarray, levels: Levels, cond: dict[str, np.ndarray],
-               finish: Callable[[np.ndarray], np.ndarray], origins: list[tuple[int, int]], th: int, tw: int,
-               progress, cancelled) -> None:
+    def _tiles(self, grey: np.ndarray, blue: np.ndarray | None, out: np.ndarray, levels: Levels,
+               cond: dict[str, np.ndarray], finish: Callable[[np.ndarray], np.ndarray],
+               origins: list[tuple[int, int]], th: int, tw: int, progress, cancelled) -> None:
         h, w = grey.shape
         margin, m = self.card.margin, self.card.size_multiple
         bottom, right = -(-h // m) * m, -(-w // m) * m  # the image padded to the size multiple
@@ -167,7 +177,15 @@ class Engine:
             wy, wx = max(y - margin, 0), max(x - margin, 0)
             window = np.empty((min(y + th + margin, bottom) - wy, min(x + tw + margin, right) - wx), np.uint8)
             _read_window(grey, wy, wx, window)
-            pred = self.runner.run(levels.apply(window, wy, wx)[None, None], cond)
+            image = np.empty((1, self.card.planes) + window.shape, np.float32)
+            image[0, 0] = levels.apply(window, wy, wx)
+            if self.card.planes == 2:
+                if blue is None:
+                    image[0, 1] = 0.0
+                else:
+                    _read_window(blue, wy, wx, window, paper=0)
+                    np.multiply(window, np.float32(1 / 255), out=image[0, 1])
+            pred = self.runner.run(image, cond)
             if pred.shape != (1, 1) + window.shape:
                 raise backends.BackendError(f"model {self.card.path.name} returned {pred.shape[-2:]} pixels for "
                                             f"{window.shape}: it is not a lineart model of this engine")
@@ -183,8 +201,8 @@ def _levels_curve(lo: float, hi: float):
     return lambda v: (v - lo) * (1.0 / (hi - lo))  # to_uint8 clips
 
 
-def _shrink(grey: np.ndarray, s: int) -> np.ndarray:
-    """Box-filter downscale by s (edges padded with paper), in bands: no page-sized copy."""
+def _shrink(grey: np.ndarray, s: int, paper: int = 255) -> np.ndarray:
+    """Box-filter downscale by s (edges padded with `paper`), in bands: no page-sized copy."""
     h, w = grey.shape
     oh, ow = -(-h // s), -(-w // s)
     out = np.empty((oh, ow), np.uint8)
@@ -192,7 +210,7 @@ def _shrink(grey: np.ndarray, s: int) -> np.ndarray:
     for y in range(0, oh, rows):
         src = grey[y * s:(y + rows) * s]
         n = -(-src.shape[0] // s)
-        band = np.full((n * s, ow * s), 255, np.float32)
+        band = np.full((n * s, ow * s), paper, np.float32)
         band[:src.shape[0], :w] = src
         out[y:y + n] = np.round(band.reshape(n, s, ow, s).mean(axis=(1, 3)))
     return out
@@ -209,11 +227,11 @@ def _enlarge(small: np.ndarray, s: int, shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def _read_window(grey: np.ndarray, y0: int, x0: int, window: np.ndarray) -> None:
-    """Copy grey[y0:, x0:] into `window`, white wherever the window leaves the image."""
+def _read_window(grey: np.ndarray, y0: int, x0: int, window: np.ndarray, paper: int = 255) -> None:
+    """Copy grey[y0:, x0:] into `window`, `paper` wherever the window leaves the image."""
     h, w = grey.shape
     wh, ww = window.shape
-    window.fill(255)
+    window.fill(paper)
     sy, sx = max(y0, 0), max(x0, 0)
     ey, ex = min(y0 + wh, h), min(x0 + ww, w)
     if sy < ey and sx < ex:

@@ -93,8 +93,8 @@ class Controller:
             return
         try:
             window = preview_window(view_centre(doc, node), (doc.width(), doc.height()))
-            grey, _ = document.read_sketch(doc, node, window)
-            out = document.engine(self.settings).run(grey, self.settings)
+            grey, blue, _ = document.read_sketch(doc, node, window)
+            out = document.engine(self.settings).run(grey, self.settings, blue=blue)
         except SmartLineartError as e:
             self._tell("show_preview", None, str(e))
             return

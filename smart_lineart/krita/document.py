@@ -25,7 +25,7 @@ from ..engine.tiling import Engine
 from ..errors import Cancelled, LayerError, SmartLineartError
 from ..log import internal_error
 from ..settings import DEFAULTS, Settings
-from .pixels import bytes_to_grey, is_direct, lineart_to_bytes
+from .pixels import bytes_to_sketch, is_direct, lineart_to_bytes
 
 LINK_ANNOTATION = "smart-lineart-links"
 SRGB_U8 = ("RGBA", "U8", "sRGB-elle-V2-srgbtrc.icc")
@@ -92,8 +92,9 @@ def _convert(data: bytes, w: int, h: int, src: tuple[str, str, str], dst: tuple[
 
 
 def read_sketch(document, node, window: tuple[int, int, int, int] | None = None
-                ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """The node's pixels as uint8 grey on white, and where they are. LayerError if unusable."""
+                ) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int, int, int]]:
+    """The node's pixels as uint8 grey on white, the blue plane (None for grey layers; see
+    `pixels.bytes_to_sketch`), and where they are. LayerError if unusable."""
     if node is None:
         raise LayerError("no layer is selected")
     kind = node.type()
@@ -113,12 +114,12 @@ def read_sketch(document, node, window: tuple[int, int, int, int] | None = None
     if not is_direct(colour_model, depth):
         data = _convert(data, w, h, (colour_model, depth, node.colorProfile()), SRGB_U8)
         colour_model, depth = SRGB_U8[:2]
-    grey = bytes_to_grey(data, w, h, colour_model, depth)
+    grey, blue = bytes_to_sketch(data, w, h, colour_model, depth)
     if grey.min() == grey.max() != 255:
         raise LayerError(f"'{node.name()}' is one flat colour: there are no lines to ink")
     if grey.min() == 255:
         raise LayerError(f"'{node.name()}' is empty: nothing is drawn on it")
-    return grey, (x, y, w, h)
+    return grey, blue, (x, y, w, h)
 
 
 def _links(document) -> dict[str, str]:
@@ -256,7 +257,7 @@ class Job:
             check_vector_output(document)
         elif settings.output == "brush":
             check_brush_output(document)
-        self.grey, self.where = read_sketch(document, node)
+        self.grey, self.blue, self.where = read_sketch(document, node)
         self._cancel = threading.Event()
         self.seconds = 0.0
 
@@ -265,7 +266,8 @@ class Job:
 
     def compute(self, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         start = time.monotonic()
-        out = self.engine.run(self.grey, self.settings, progress=progress, cancelled=self._cancel.is_set)
+        out = self.engine.run(self.grey, self.settings, progress=progress, cancelled=self._cancel.is_set,
+                              blue=self.blue)
         self.seconds = time.monotonic() - start
         return out
 

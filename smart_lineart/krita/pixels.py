@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.preprocess import grey_on_white, to_uint8
+from ..engine.preprocess import sketch_u8
 
 # (colour model, depth) -> (numpy dtype, channel count, order of the channels in memory)
 DIRECT = {
@@ -31,18 +31,24 @@ def _layout(model: str, depth: str):
         raise ValueError(f"{model}/{depth} pixels need conversion by Krita first") from None
 
 
-def bytes_to_grey(data: bytes, width: int, height: int, model: str, depth: str) -> np.ndarray:
-    """Layer bytes -> HxW uint8 grey (luma; transparency composited onto white)."""
+def bytes_to_sketch(data: bytes, width: int, height: int, model: str, depth: str
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Layer bytes -> HxW uint8 grey (luma; transparency composited onto white) and, for
+    colour layers, the HxW uint8 blue plane (`preprocess.sketch_planes`); None for grey ones."""
     dtype, channels, order = _layout(model, depth)
     a = np.frombuffer(data, dtype=dtype, count=width * height * channels).reshape(height, width, channels)
     scale = np.float32(1.0 / np.iinfo(dtype).max)
     grey = np.empty((height, width), np.uint8)
+    blue = np.empty((height, width), np.uint8) if order == "BGRA" else None
     for y in range(0, height, 256):  # bands: a big page is never all float32 at once
         band = a[y:y + 256].astype(np.float32) * scale
         if order == "BGRA":
             band = band[..., [2, 1, 0, 3]]
-        grey[y:y + 256] = to_uint8(grey_on_white(band))
-    return grey
+        g, b = sketch_u8(band)
+        grey[y:y + 256] = g
+        if blue is not None and b is not None:
+            blue[y:y + 256] = b
+    return grey, blue
 
 
 def lineart_to_bytes(lineart: np.ndarray, model: str, depth: str) -> bytes:
