@@ -21,7 +21,7 @@ from ..errors import Cancelled, LayerError
 from .qt import QtCore, QtGui, QtWidgets
 
 SCRATCH_NAME = "Smart Lineart — painting"
-PROGRESS_EVERY_S = 0.1  # how often the window repaints, shows progress and takes a Cancel click
+PROGRESS_EVERY_S = 0.1  # how often the window repaints (showing progress) and takes a Cancel click
 WAIT_EVERY_S = 1.0  # how often the loop lets Krita's painting catch up with the strokes sent
 
 
@@ -54,7 +54,8 @@ def _catch_up(scratch, cancelled: Callable[[], bool] | None) -> None:
 def _paint_strokes(scratch, view, layer, strokes: Strokes, artist_size: float,
                    progress: Callable[[int, int], None] | None, cancelled: Callable[[], bool] | None) -> None:
     """Each stroke at the artist's size scaled by its width over the typical width, then the
-    spot blacks; the window repaints and takes clicks every PROGRESS_EVERY_S."""
+    spot blacks. The bar counts every stroke; the window repaints and takes clicks every
+    PROGRESS_EVERY_S."""
     paths = [p for p in strokes.paths if len(p.beziers())]
     typical = float(np.median([p.width for p in paths])) if paths else 1.0
     shown = waited = time.monotonic()
@@ -67,9 +68,9 @@ def _paint_strokes(scratch, view, layer, strokes: Strokes, artist_size: float,
         if now - waited > WAIT_EVERY_S:  # Krita paints in the background: keep it close behind
             _catch_up(scratch, cancelled)
             waited = time.monotonic()
+        if progress is not None:  # the bar's value is cheap to set; showing it is what costs
+            progress(i + 1, len(paths) + 1)
         if now - shown > PROGRESS_EVERY_S:
-            if progress is not None:
-                progress(i + 1, len(paths) + 1)
             QtWidgets.QApplication.processEvents()
             shown = time.monotonic()
     if strokes.fills:
