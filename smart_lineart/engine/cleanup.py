@@ -40,7 +40,7 @@ def work_mb(width: int, thickness: float) -> float:
 
 
 def _core_rows(width: int, thickness: float) -> int:
-    return max(BAND_PIXELS // 4 // max(width, 1), limit_px(thickness))
+    return max(BAND_PIXELS // max(width, 1), 4 * limit_px(thickness))  # the overlap is at most half
 
 
 def solid_level(page: np.ndarray) -> int:
@@ -69,18 +69,15 @@ def drop_unsure(page: np.ndarray, thickness: float) -> int:
         starts, ends, comp = _label_runs(band < VISIBLE)
         if not starts.size:
             continue
-        ncomp = int(comp.max()) + 1
         flat = np.append(band.ravel(), np.uint8(255))
         run_min = np.minimum.reduceat(flat, np.stack([starts, ends], 1).ravel())[::2]
-        darkest = np.full(ncomp, 255, np.uint8)
-        np.minimum.at(darkest, comp, run_min)
         run_rows, first, last = starts // w, starts % w, (ends - 1) % w
-        extent = np.zeros((4, ncomp), np.int64)  # -min row, max row, -min column, max column
-        for i, v in enumerate((-run_rows, run_rows, -first, last)):
-            extent[i] = np.iinfo(np.int64).min
-            np.maximum.at(extent[i], comp, v)
-        tall = extent[1] + extent[0] + 1  # rows spanned
-        wide = extent[3] + extent[2] + 1
+        # per component, by sorting: runs stay in row order within one, so its first run is its top
+        order = np.argsort(comp, kind="stable")
+        group = np.flatnonzero(np.diff(comp[order], prepend=-1))
+        darkest = np.minimum.reduceat(run_min[order], group)
+        tall = run_rows[order][np.append(group[1:], order.size) - 1] - run_rows[order][group] + 1
+        wide = np.maximum.reduceat(last[order], group) - np.minimum.reduceat(first[order], group) + 1
         # a fragment cut by the band's edge spans more than `limit` rows if it reaches the core, so
         # it stays; only the core rows are whitened (each row by the band whose core it is in)
         gone = (darkest > solid) & (tall < limit) & (wide < limit)
@@ -97,10 +94,12 @@ def _label_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """8-connected components of a 2-D mask as horizontal runs: flat start, flat end (exclusive)
     and component number of every run, in row-major order."""
     h, w = mask.shape
-    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).view(np.int8), axis=1)
-    ry, rx = (v.astype(np.int32) for v in np.nonzero(edges == 1))  # a band is far under 2**31 px
-    ex = np.nonzero(edges == -1)[1].astype(np.int32)
-    del edges
+    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).view(np.int8), axis=1).ravel()
+    at = np.flatnonzero(edges).astype(np.int32)  # a band is far under 2**31 px
+    up = edges[at] == 1
+    ry, rx = np.divmod(at[up], np.int32(w + 1))
+    ex = at[~up] % np.int32(w + 1)
+    del edges, at, up
     stride = w + 1  # keys row * stride + column order the runs row by row, and rows apart
     key_start, key_end = ry * stride + rx, ry * stride + ex
     # each run's touching runs in the row above: end >= its start and start <= its end (diagonals count)
