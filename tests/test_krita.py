@@ -55,9 +55,8 @@ def krita_run(krita, tmp_path_factory):
     resources = tmp_path_factory.mktemp("krita-resources")
     out = tmp_path_factory.mktemp("krita-out")
     install_plugin(krita, resources)
-    from smart_lineart.engine.preprocess import grey_on_white, to_uint8
     from training.synth import make_pair
-    grey = to_uint8(grey_on_white(make_pair(np.random.default_rng(TEST_SEED + 2), 320, brush=0).sketch))
+    grey = make_pair(np.random.default_rng(TEST_SEED + 2), 320, brush=0).grey
     np.save(out / "sketch.npy", grey)
     Image.fromarray(grey).save(out / "sketch.png")
     job = out / "job.json"

@@ -35,9 +35,8 @@ def gui_run(request, tmp_path_factory):
     (home / "config").mkdir()
     (home / "config" / "kritarc").write_text("[python]\nenable_smart_lineart=true\nenable_smart_lineart_gui_test=true\n")
     (home / "runtime").mkdir(mode=0o700)
-    from smart_lineart.engine.preprocess import grey_on_white, to_uint8
     from training.synth import make_pair
-    grey = to_uint8(grey_on_white(make_pair(np.random.default_rng(TEST_SEED + 4), 480, brush=0).sketch))
+    grey = make_pair(np.random.default_rng(TEST_SEED + 4), 480, brush=0).grey
     np.save(home / "sketch.npy", grey)
     job = home / "job.json"
     job.write_text(json.dumps({"sketch": str(home / "sketch.npy"), "out": str(home)}))

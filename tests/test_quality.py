@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from smart_lineart.engine.preprocess import grey_on_white, to_uint8
+from smart_lineart.engine.preprocess import sketch_u8, to_uint8
 from smart_lineart.engine.tiling import Engine
 from smart_lineart.settings import Settings
 from tests.conftest import TEST_SEED
@@ -22,7 +22,7 @@ def results(engine, card):
     rows = []
     for _i in range(6):
         p = make_pair(rng, 384, brush=0, thickness=3.0, faint=card.default_faint)
-        out = engine.run(to_uint8(grey_on_white(p.sketch)), Settings(3.0)).astype(np.float32) / 255
+        out = p.ink(engine, Settings(3.0))
         rows.append(compare(out, p.target))
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
 
@@ -40,8 +40,7 @@ def test_thickness_follows_request_linearly(engine):
     """Measured width per requested px stays within 20% of the 3 px ratio, from thin lines
     to thick ones drawn at half scale."""
     p = make_pair(np.random.default_rng(TEST_SEED + 3), 384, brush=0, thickness=10.0)  # gaps fit 10 px
-    grey = to_uint8(grey_on_white(p.sketch))
-    per_px = {t: line_width(engine.run(grey, Settings(t)).astype(np.float32) / 255) / t for t in (1.5, 3, 6, 10)}
+    per_px = {t: line_width(p.ink(engine, Settings(t))) / t for t in (1.5, 3, 6, 10)}
     for _t, ratio in per_px.items():
         assert 0.8 <= ratio / per_px[3] <= 1.2, per_px
 
@@ -90,7 +89,8 @@ def test_light_blue_guides_are_dropped(engine):
     blue = _blue_underdrawing(rng, curves, guides, size, style)
     page = 0.96 * (1 - blue) * (1 - 0.45 * pencil * (1 - np.array([0.1, 0.1, 0.12])))
     page = np.clip(page + rng.normal(0, 0.006, page.shape), 0, 1).astype(np.float32)
-    out = engine.run(to_uint8(grey_on_white(page)), Settings(3.0)).astype(np.float32) / 255
+    grey, plane = sketch_u8(page)  # as the CLI reads it: a model that takes the blue plane gets it
+    out = engine.run(grey, Settings(3.0), blue=plane).astype(np.float32) / 255
     target = render_target(curves, size, 3.0, "fineliner")
     blue_only = (blue.mean(axis=2) > 0.05) & ~dilate(target < 0.5, 4)
     kept = float((out < 0.5)[blue_only].mean())
