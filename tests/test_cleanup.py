@@ -68,3 +68,15 @@ def test_bands_give_the_whole_page_result(seed: int, monkeypatch: pytest.MonkeyP
     want = _reference(page, thickness)
     cleanup.drop_unsure(page, thickness)
     assert (page == want).all()
+
+
+def test_work_memory_stays_within_its_budget() -> None:
+    """The worst page for run-length labelling (a checkerboard: every other pixel its own run,
+    all one fragment) stays within the bytes per pixel the engine budgets for a band."""
+    import tracemalloc
+    page = (np.indices((600, 700)).sum(0) % 2 * 255).astype(np.uint8)
+    tracemalloc.start()
+    cleanup.drop_unsure(page, 1.0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak <= cleanup.work_mb(700, 1.0) * (1 << 20), peak / cleanup.band_px(700, 1.0)

@@ -21,7 +21,7 @@ VISIBLE = 230  # uint8: lighter than this is paper (a 10% grey is not seen as a 
 SOLID_SHARE = 0.6  # a fragment this much as dark as the page's main strokes is meant
 FRAGMENT_WIDTHS = 8  # fragments shorter than this many line widths may go
 MAIN_PERCENTILE = 5  # the page's main-stroke darkness: this percentile of its visible ink
-BAND_BYTES_PER_PX = 64  # the most a band's labelling holds per pixel (53 measured: a checkerboard)
+BAND_BYTES_PER_PX = 64  # the most a band's labelling holds per pixel (57 measured: a checkerboard)
 
 
 def limit_px(thickness: float) -> int:
