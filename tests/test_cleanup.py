@@ -74,7 +74,7 @@ def test_work_memory_stays_within_its_budget() -> None:
     """The worst page for run-length labelling (a checkerboard: every other pixel its own run,
     all one fragment) stays within the bytes per pixel the engine budgets for a band."""
     import tracemalloc
-    page = (np.indices((600, 700)).sum(0) % 2 * 255).astype(np.uint8)
+    page = (np.indices((2000, 700)).sum(0) % 2 * 255).astype(np.uint8)  # taller than a band
     tracemalloc.start()
     cleanup.drop_unsure(page, 1.0)
     peak = tracemalloc.get_traced_memory()[1]
