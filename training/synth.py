@@ -478,7 +478,7 @@ class Pair:
     sketch: np.ndarray  # HxWx3 or HxWx4 float32, what the user has
     grey: np.ndarray  # HxW uint8: the engine's grey plane of the sketch
     net_input: np.ndarray  # HxW float32, what the engine feeds the network
-    blue: np.ndarray  # HxW float32: the blue plane as a 2-plane network takes it (zeros: none)
+    blue: np.ndarray | None  # HxW uint8: the engine's blue plane (None: no colour)
     target: np.ndarray  # HxW float32, 1 white .. 0 ink
     thickness: float
     brush: int
@@ -487,7 +487,7 @@ class Pair:
 
     def ink(self, engine, settings) -> np.ndarray:
         """The engine's lineart of this sketch, float 0..1."""
-        return engine.run(self.grey, settings, blue=to_uint8(self.blue)).astype(np.float32) / 255
+        return engine.run(self.grey, settings, blue=self.blue).astype(np.float32) / 255
 
 
 def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = None,
@@ -506,9 +506,8 @@ def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = Non
     sketch, traced = render_sketch(rng, curves, guides, size, faint, style, blue, extra)
     grey, blue_u8 = sketch_u8(sketch)
     net_input = measure_levels(grey).apply(grey, 0, 0)
-    plane = np.zeros_like(net_input) if blue_u8 is None else blue_u8.astype(np.float32) / 255
     target = render_target(traced, size, thickness, BRUSHES[brush], extra.fills)
-    return Pair(sketch, grey, net_input, plane, target, thickness, brush, faint, guides)
+    return Pair(sketch, grey, net_input, blue_u8, target, thickness, brush, faint, guides)
 
 
 def preview(path: str, n: int, seed: int, size: int) -> None:

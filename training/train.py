@@ -33,8 +33,13 @@ from training.synth import BRUSHES, make_pair
 VAL_SEED = 1_000_003  # validation pairs never share a seed with training pairs
 
 
+def _blue_plane(p) -> np.ndarray:
+    """The blue plane as the engine feeds a 2-plane network: uint8 / 255, zeros for none."""
+    return np.zeros_like(p.net_input) if p.blue is None else p.blue.astype(np.float32) / 255
+
+
 def to_tensors(pairs) -> tuple[torch.Tensor, ...]:
-    x = torch.from_numpy(np.stack([np.stack([p.net_input, p.blue]) for p in pairs]))  # a 1-plane model reads the first
+    x = torch.from_numpy(np.stack([np.stack([p.net_input, _blue_plane(p)]) for p in pairs]))  # a 1-plane model reads the first
     y = torch.from_numpy(np.stack([p.target for p in pairs]))[:, None]
     th = torch.tensor([[p.thickness] for p in pairs], dtype=torch.float32)
     br = torch.eye(len(BRUSHES))[[p.brush for p in pairs]]
@@ -60,7 +65,8 @@ class SyntheticPairs(IterableDataset):
             yield to_tensors([p])
             for _ in range(self.reuse - 1):
                 f = _TRANSFORMS[rng.integers(len(_TRANSFORMS))]
-                p.net_input, p.blue, p.target = (np.ascontiguousarray(f(a)) for a in (p.net_input, p.blue, p.target))
+                p.net_input, p.target = np.ascontiguousarray(f(p.net_input)), np.ascontiguousarray(f(p.target))
+                p.blue = None if p.blue is None else np.ascontiguousarray(f(p.blue))
                 yield to_tensors([p])
 
 

@@ -46,8 +46,9 @@ def _core_rows(width: int, thickness: float) -> int:
 def solid_level(page: np.ndarray) -> int:
     """The uint8 value a fragment's darkest pixel must reach to stay (relative to the main strokes)."""
     hist = np.zeros(VISIBLE, np.int64)
-    for y in range(0, page.shape[0], _core_rows(page.shape[1], 1.0)):
-        band = page[y:y + _core_rows(page.shape[1], 1.0)]
+    rows = _core_rows(page.shape[1], 1.0)
+    for y in range(0, page.shape[0], rows):
+        band = page[y:y + rows]
         hist += np.bincount(band[band < VISIBLE], minlength=VISIBLE)
     if not hist.sum():
         return 0
