@@ -28,8 +28,12 @@ def test_backends_agree(card, sketch):
     ov = Engine(card, "openvino", "CPU", whole_process=False).run(sketch)
     ort = Engine(card, "onnxruntime", "CPU", whole_process=False).run(sketch)
     diff = np.abs(ov.astype(int) - ort)
-    # OpenVINO computes in bf16, ONNX Runtime in f32; the output levels stretch the difference
-    assert diff.mean() < 0.5 and np.percentile(diff, 99.9) <= 8 and diff.max() <= 16, (diff.mean(), diff.max())
+    # OpenVINO computes in bf16, ONNX Runtime in f32; the output levels stretch the difference,
+    # and the white point and the unsure-fragment cleanup are thresholds, so a barely grey pixel
+    # on one side can be paper on the other: allowed only that rarely and only that light
+    far = diff > 16
+    assert diff.mean() < 0.5 and np.percentile(diff, 99.9) <= 8, (diff.mean(), np.percentile(diff, 99.9))
+    assert far.mean() <= 1e-4 and np.minimum(ov, ort)[far].min(initial=255) >= 200, (far.sum(), diff.max())
 
 
 @pytest.mark.parametrize("shape, value", [((1, 1), 255), ((1, 1), 0), ((200, 333), 255), ((7, 1000), 255)])
