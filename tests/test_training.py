@@ -200,6 +200,20 @@ def test_mark_weight_makes_kept_construction_lines_cost_like_line_errors():
     assert loss_fn(on_mark, target, image, 4.0) > 3 * loss_fn(elsewhere, target, image, 4.0)
 
 
+def test_gap_weight_makes_filling_between_close_lines_cost_more():
+    from training.train import loss_fn
+    target = torch.ones(1, 1, 64, 64)
+    target[..., 20, 8:56] = 0.0  # two lines 4 px apart (3 px of paper between)
+    target[..., 24, 8:56] = 0.0
+    image = target.clone()
+    good = torch.where(target < 0.5, -8.0, 8.0)
+    filled, beside = good.clone(), good.clone()
+    filled[..., 22, 8:56] = -8.0  # the two lines merged into one
+    beside[..., 26, 8:56] = -8.0  # the same number of pixels too many outside the pair
+    assert loss_fn(filled, target, image) == pytest.approx(float(loss_fn(beside, target, image)), rel=1e-5)
+    assert loss_fn(filled, target, image, gap_weight=8.0) > 2 * loss_fn(beside, target, image, gap_weight=8.0)
+
+
 def test_output_levels_per_brush_from_export_flags():
     from training.export import output_levels
     lv = output_levels(["0.2,0.85", "pencil=0.1,0.95"])

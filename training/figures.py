@@ -90,7 +90,7 @@ def hatching(rng: np.random.Generator, c: np.ndarray, thickness: float, out: Det
     double or triple line (a seam, a rim, a tube) as close as lines can be and stay apart.
     Doubles are the most common kind: next to the passes of one line, which the network learns to
     merge, two confident lines a few px apart are what it must learn to keep."""
-    kind = rng.choice(["blush", "shade", "ribs", "double"], p=[0.2, 0.2, 0.2, 0.4])
+    kind = rng.choice(["blush", "shade", "ribs", "double"], p=[0.15, 0.15, 0.2, 0.5])
     n = int({"blush": rng.integers(3, 7), "shade": rng.integers(4, 12), "ribs": rng.integers(2, 12),
              "double": rng.integers(2, 4)}[kind])
     length = {"blush": rng.uniform(6, 18), "double": rng.uniform(30, 120)}.get(kind, rng.uniform(15, 60))
@@ -151,9 +151,9 @@ def details(rng: np.random.Generator, size: int, scale: float, thickness: float)
     for _ in range(rng.choice([0, 1, 2, 3, 4], p=[0.25, 0.3, 0.25, 0.12, 0.08])):
         c = rng.uniform(0.1, 0.9, 2) * size
         kind = rng.random()
-        if kind < 0.3:
+        if kind < 0.25:
             eyes(rng, c, out)
-        elif kind < 0.55:
+        elif kind < 0.6:
             hatching(rng, c, thickness, out)
         elif kind < 0.8:
             hair(rng, c, scale, thickness, out)
