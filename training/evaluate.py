@@ -212,7 +212,7 @@ def levels_sweep(model_path: str | None, n: int, size: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", help="model .onnx (default: the shipped default)")
-    ap.add_argument("--n", type=int, default=12, help="sketches per brush and thickness")
+    ap.add_argument("--n", type=int, default=36, help="sketches per brush and thickness (432 in all)")
     ap.add_argument("--size", type=int, default=320)
     ap.add_argument("--backend", default="auto")
     ap.add_argument("--card", action="store_true", help="write the metrics into the model card")
