@@ -79,6 +79,22 @@ def test_line_widths_leave_spot_blacks_out():
         assert cv[1] == pytest.approx(cv[0], abs=0.02), cv
 
 
+def test_gaps_open_counts_the_paper_between_close_lines():
+    """Two lines 4 px apart: kept apart, their gap is open; merged into one, it is filled; a lone
+    line has no gap to count."""
+    from training.metrics import compare, gaps_open
+    target = np.ones((64, 64), np.float32)
+    target[20, 8:56] = target[24, 8:56] = 0.0
+    merged = target.copy()
+    merged[21:24, 8:56] = 0.0
+    assert gaps_open([compare(target, target)]) == 1.0
+    assert gaps_open([compare(merged, target)]) == 0.0
+    lone = np.ones((64, 64), np.float32)
+    lone[40, 8:56] = 0.0
+    assert compare(lone, lone)["gap_px"] == 0
+    assert gaps_open([compare(merged, target), compare(lone, lone)]) == 0.0
+
+
 def _cond() -> dict[str, np.ndarray]:
     return {"thickness": np.full((1, 1), 4, np.float32), "brush": np.eye(len(BRUSHES), dtype=np.float32)[2:3],
             "faint": np.full((1, 1), 0.3, np.float32)}

@@ -27,6 +27,7 @@ from training.metrics import (
     darkness_on_lines,
     dilate,
     end_to_middle_mass,
+    gaps_open,
     guide_removal,
     line_width,
     local_widths,
@@ -56,16 +57,18 @@ def evaluate(engine: Engine, n: int, size: int) -> dict:
                 per.setdefault(f"{brush}@{t:g}", []).append(m)
                 if brush == info.brushes[0]:
                     baseline.append(compare(p.net_input, p.target))
-    by_cond = {k: _mean(v) for k, v in per.items()}
-    by_brush = {b: _mean([m for k, v in per.items() if k.startswith(b + "@") for m in v]) for b in info.brushes}
     keys = ("f1@1", "f1@2", "f1@4", "precision@2", "recall@2", "chamfer", "skeleton_ratio", "width_error",
             "mid_grey", "target_mid_grey", "crispness", "haze")
+
+    def summary(rows: list[dict[str, float]], extra: tuple[str, ...] = ()) -> dict[str, float]:
+        return {k: v for k, v in _mean(rows).items() if k in keys + extra} | {"gaps_open": gaps_open(rows)}
+
     return {
         "set": f"{n} synthetic sketches per brush and thickness {list(THICKNESSES)}, {size}x{size}, seed {EVAL_SEED}",
         "backend": engine.backend,
-        "overall": {k: v for k, v in _mean([m for v in per.values() for m in v]).items() if k in keys},
-        "by_brush": {b: {k: v for k, v in m.items() if k in keys} for b, m in by_brush.items()},
-        "by_condition": {c: {k: v for k, v in m.items() if k in keys + ("width", "target_width")} for c, m in by_cond.items()},
+        "overall": summary([m for v in per.values() for m in v]),
+        "by_brush": {b: summary([m for k, v in per.items() if k.startswith(b + "@") for m in v]) for b in info.brushes},
+        "by_condition": {c: summary(v, ("width", "target_width")) for c, v in per.items()},
         "sketch_as_is": {k: v for k, v in _mean(baseline).items() if k in ("f1@1", "f1@2", "f1@4", "chamfer", "skeleton_ratio")},
     }
 

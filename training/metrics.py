@@ -7,7 +7,9 @@
   the requested thickness;
 - mid-grey share: of the pixels with any ink, how many are 0.2..0.8 grey (blur, haze);
   crispness = that share over the clean render's (1.0 = as crisp as vector lines);
-- haze: barely-grey pixels per visibly inked one, over the clean render's (its anti-aliasing).
+- haze: barely-grey pixels per visibly inked one, over the clean render's (its anti-aliasing);
+- gaps: the paper between the target's close lines (inside a closing of radius 3: lines up to
+  6 px apart, tight inside corners), and how much of it the output keeps free of ink.
 """
 from __future__ import annotations
 
@@ -88,7 +90,16 @@ def compare(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
     out["target_mid_grey"] = mid_grey_share(target)
     out["crispness"] = out["mid_grey"] / max(out["target_mid_grey"], 1e-6)
     out["haze"] = haze_share(pred) / max(haze_share(target), 1e-3)
+    gap = ~dilate(~dilate(target < 0.5, 3), 3) & (target >= 0.5)
+    out["gap_px"], out["gap_open_px"] = float(gap.sum()), float((gap & ~pi).sum())
     return out
+
+
+def gaps_open(rows: list[dict[str, float]]) -> float:
+    """Of all the paper between close target lines in `rows` (compare's results), the share the
+    outputs keep free of ink: two close lines merged into one fill it."""
+    total = sum(r["gap_px"] for r in rows)
+    return round(sum(r["gap_open_px"] for r in rows) / total, 4) if total else 1.0
 
 
 def local_widths(img: np.ndarray) -> np.ndarray:
