@@ -79,6 +79,14 @@ def test_line_widths_leave_spot_blacks_out():
         assert cv[1] == pytest.approx(cv[0], abs=0.02), cv
 
 
+def test_stop_after_ends_a_stage_early_on_its_own_schedule():
+    from training.train import _finished, parser
+    a = parser().parse_args(["--run", "r", "--minutes", "120", "--stop-after", "54"])
+    state = {"seconds": 54.5 * 60, "since_best": 0}
+    assert _finished(state, a) and a.minutes == 120  # the learning-rate schedule still spans 120 min
+    assert not _finished(state, parser().parse_args(["--run", "r", "--minutes", "120"]))
+
+
 def test_gaps_open_counts_the_paper_between_close_lines():
     """Two lines 4 px apart: kept apart, their gap is open; merged into one, it is filled; a lone
     line has no gap to count."""
