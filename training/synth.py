@@ -3,11 +3,12 @@
 There is no dataset we may use, so every pair is generated here from a seed. A drawing is a
 set of intended curves (splines, arcs, closed shapes, corners, crossings, junctions, small
 marks, close parallel strands) plus construction lines. The sketch draws each intended curve
-with 1-4 wobbly, bowed, overshooting or broken strokes, adds faint construction lines and
-blue guides and page debris (crumbs, flicks, eraser smudges), and is put on tinted, unevenly
-lit, grainy paper or on a transparent layer.
-The target renders the line an inker would trace through the passes of each intended curve
-(their mean course, see `_sketch_strokes`), at the requested thickness and brush.
+with 1-4 wobbly, bowed, overshooting or broken strokes (those that stray from the line light,
+the committed ones dark), adds faint construction lines and blue guides and page debris
+(crumbs, flicks, eraser smudges), and is put on tinted, unevenly lit, grainy paper or on a
+transparent layer.
+The target renders the line an inker would trace through the committed passes of each
+intended curve (their mean course, see `_sketch_strokes`), at the requested thickness and brush.
 
     python -m training.synth --preview preview.png   # a grid of pairs to look at
 """
