@@ -79,31 +79,6 @@ def test_line_widths_leave_spot_blacks_out():
         assert cv[1] == pytest.approx(cv[0], abs=0.02), cv
 
 
-def test_stray_passes_of_one_line_are_light_and_the_target_follows_the_dark_one():
-    """Passes of one line that part by a few px are light beside one dark pass (what tells
-    them from a confident double line), and the traced line keeps near that dark pass."""
-    from training.curves import resample
-    from training.synth import _sketch_strokes
-    line = resample(np.array([[10.0, 100.0], [240.0, 100.0]]))
-    loose = {"passes": [0, 0, 0, 1.0], "spread": 3.0, "overshoot": 1.0, "scratch": 0.0, "width": 1.2}
-    strays, off = 0, []
-    for seed in range(20):
-        passes, centre = _sketch_strokes(np.random.default_rng(seed), line, False, loose, 1.0)
-        dark = [p for p in passes if p.darkness.max() > 0.7]
-        assert len(dark) == 1, [round(float(p.darkness.max()), 2) for p in passes]
-        light = [p for p in passes if p.darkness.max() <= 0.7]
-        strays += len(light)
-        # the traced line against the dark pass, away from the overshooting ends
-        mid = (centre[:, 0] > 40) & (centre[:, 0] < 210)
-        course = np.interp(centre[mid, 0], *dark[0].pts[np.argsort(dark[0].pts[:, 0])].T)
-        off.append(float(np.abs(centre[mid, 1] - course).mean()))
-    assert strays >= 40  # 3 of 4 passes stray that far at this spread
-    assert np.mean(off) < 0.7, off  # its short wobble (the mean of all passes: 1.2 px off)
-    tidy = dict(loose, spread=0.2)
-    passes, _ = _sketch_strokes(np.random.default_rng(0), line, False, tidy, 1.0)
-    assert min(p.darkness.max() for p in passes) > 0.7  # passes on top of each other all stay dark
-
-
 def test_stop_after_ends_a_stage_early_on_its_own_schedule():
     from training.train import _finished, parser
     a = parser().parse_args(["--run", "r", "--minutes", "120", "--stop-after", "54"])

@@ -6,8 +6,7 @@
 - spot blacks: small filled shapes (shadows, buttons, pupils).
 
 What separates hatching from passes of one line is in the data: hatching lines are drawn
-once, confidently and dark, evenly spaced and tapered at both ends; passes of one line
-wander and cross, and those that part from it are light (`synth._stray_dimming`). Each
+once, confidently, evenly spaced and tapered at both ends; passes wander and cross. Each
 hatching line stays at least `thickness + 2` px from its neighbour, so the target keeps
 them apart.
 """

@@ -3,12 +3,11 @@
 There is no dataset we may use, so every pair is generated here from a seed. A drawing is a
 set of intended curves (splines, arcs, closed shapes, corners, crossings, junctions, small
 marks, close parallel strands) plus construction lines. The sketch draws each intended curve
-with 1-4 wobbly, bowed, overshooting or broken strokes (those that stray from the line light,
-the committed ones dark), adds faint construction lines and blue guides and page debris
-(crumbs, flicks, eraser smudges), and is put on tinted, unevenly lit, grainy paper or on a
-transparent layer.
-The target renders the line an inker would trace through the committed passes of each
-intended curve (their mean course, see `_sketch_strokes`), at the requested thickness and brush.
+with 1-4 wobbly, bowed, overshooting or broken strokes, adds faint construction lines and
+blue guides and page debris (crumbs, flicks, eraser smudges), and is put on tinted, unevenly
+lit, grainy paper or on a transparent layer.
+The target renders the line an inker would trace through the passes of each intended curve
+(their mean course, see `_sketch_strokes`), at the requested thickness and brush.
 
     python -m training.synth --preview preview.png   # a grid of pairs to look at
 """
@@ -184,17 +183,16 @@ def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: f
     """How people sketch one intended line: several offset, bowed passes, overshoot, gaps.
 
     Also returns the line an inker traces through those passes: the intended curve moved to
-    the mean offset of the committed (dark) passes (its slow part; short wobble is smoothed
-    away) and ending where they end on average; stray passes are light (`_stray_dimming`).
-    That, not the hidden intended curve, is the target: a line drawn 2 px off in every pass
-    is 2 px off on the page, and a target the sketch cannot predict only teaches the network
-    to blur."""
+    the passes' mean offset (its slow part; short wobble is smoothed away) and ending where
+    the passes end on average. That, not the hidden intended curve, is the target: a line
+    drawn 2 px off in every pass is 2 px off on the page, and a target the sketch cannot
+    predict only teaches the network to blur."""
     n = n_passes or rng.choice([1, 2, 3, 4], p=style["passes"])
     m = len(pts)
-    drawn = []
+    shift, count, ends, drawn = np.zeros(m), np.zeros(m), np.zeros(2), 0
+    out = []
     spread = style["spread"]
     for _ in range(n):
-        ends = np.zeros(2)
         if closed:
             start = rng.integers(m)
             extra = int(rng.uniform(-0.05, 0.12) * m)
@@ -213,6 +211,7 @@ def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: f
                 ends[end] += k
         if len(p) < 2:
             continue
+        drawn += 1
         s = arclength(p)
         u = s / max(s[-1], 1e-6)
         # offset and bow: passes of one line meet near their ends and part in between. Shifting
@@ -230,17 +229,9 @@ def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: f
                 slow = slow + wave
             else:
                 fast += wave
-        drawn.append((p, src, slow, fast, ends))
-    dim = _stray_dimming(rng, drawn, m)
-    shift, count, ends, kept = np.zeros(m), np.zeros(m), np.zeros(2), 0
-    out = []
-    for (p, src, slow, fast, e), f in zip(drawn, dim):
-        if f == 1.0:  # the inker traces the committed passes, not the light strays
-            on = src >= 0
-            np.add.at(shift, src[on], slow[on])
-            np.add.at(count, src[on], 1)
-            ends += e
-            kept += 1
+        on = src >= 0
+        np.add.at(shift, src[on], slow[on])
+        np.add.at(count, src[on], 1)
         q = p + normals(p) * (slow + fast)[:, None]
         pieces = _dashes(rng, q, spread) if rng.random() < style["scratch"] else [q]
         for piece in pieces:
@@ -248,44 +239,18 @@ def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: f
             t = np.linspace(0, 1, k)
             pressure = np.clip(0.55 + 0.45 * np.sin(np.pi * t) ** 0.5 + rng.normal(0, 0.08), 0.3, 1.0)
             w = style["width"] * (0.6 + 0.4 * pressure)
-            dk = np.clip(darkness * f * rng.uniform(0.8, 1.0) * (0.7 + 0.3 * pressure), 0, 1)
+            dk = np.clip(darkness * rng.uniform(0.8, 1.0) * (0.7 + 0.3 * pressure), 0, 1)
             out.append(Stroke(piece, w, dk))
     centre = pts + normals(pts) * (shift / np.maximum(count, 1))[:, None]
-    if not closed and kept:
+    if not closed and drawn:
         for end in (0, 1):
-            k = int(round(ends[end] / kept))
+            k = int(round(ends[end] / drawn))
             if k > 0:
                 centre = _extend(centre, end, k)
             elif k < 0:
                 k = min(-k, (len(centre) - 2) // 2)
                 centre = centre[k:] if end == 0 else centre[:len(centre) - k]
     return out, centre
-
-
-STRAY_PX = 1.2  # a pass this far off the line's course parts >= ~3 px from its neighbours somewhere
-
-
-def _stray_dimming(rng, drawn: list, m: int) -> np.ndarray:
-    """Darkness factor per pass: 1 for the pass that keeps closest to the line's course and
-    for any others within STRAY_PX of it, 0.3-0.6 for the passes that stray further.
-
-    Passes of one line a few px apart were drawn as dark as confident double lines, 4.6
-    times as much length of them 3-5 px apart as of real double lines that close (measured
-    with the same generator): the network merged every pair. People explore a line with light
-    passes and commit with a dark one; a line's stray passes are light, and the inker traces
-    the committed passes: the target follows the dark ones."""
-    if len(drawn) < 2:
-        return np.ones(len(drawn))
-    course, count = np.zeros(m), np.zeros(m)
-    for _, src, slow, _, _ in drawn:
-        on = src >= 0
-        np.add.at(course, src[on], slow[on])
-        np.add.at(count, src[on], 1)
-    course /= np.maximum(count, 1)
-    dev = np.array([np.abs(slow[src >= 0] - course[src[src >= 0]]).max(initial=0.0) for _, src, slow, _, _ in drawn])
-    dim = np.where(dev >= STRAY_PX, rng.uniform(0.3, 0.6, len(drawn)), 1.0)
-    dim[np.argmin(dev)] = 1.0
-    return dim
 
 
 def _dashes(rng, q: np.ndarray, spread: float) -> list[np.ndarray]:
