@@ -142,6 +142,24 @@ def test_parallel_lines_stay_apart_and_passes_merge(engine):
         assert runs == expect, f"{gap} px apart: {runs} line(s), profile {np.round(_cross_section(out, 48, 38, 58), 2)}"
 
 
+def test_passes_that_part_merge_without_a_ghost(engine):
+    """One line drawn twice, the passes parting 5-6 px over 60 px and meeting again, the second
+    lighter (as on the right wall of real-pencil rough_house.png: 5-6.5 px, 0.73-0.88 of the
+    first pass's darkness) comes out as one solid line, with no grey ghost line beside it."""
+    from training.synth import Stroke, _draw
+    x = np.arange(20.0, 141.0)
+    meet = np.clip(np.minimum(x - 20, 140 - x) / 30, 0, 1)  # parted between x = 50 and 110
+    for sep in (5.0, 6.0):
+        first = Stroke(np.stack([x, np.full_like(x, 80.0)], 1), np.full(len(x), 1.3), np.full(len(x), 0.95))
+        second = Stroke(np.stack([x, 80 + sep * meet], 1), np.full(len(x), 1.3), np.full(len(x), 0.95 * 0.8))
+        grey = to_uint8(1 - _draw([first, second], 160, ss=4))
+        out = engine.run(grey, Settings(2.0)).astype(np.float32) / 255
+        profile = _cross_section(out, 80, 70, 95)
+        inked = profile < 0.8  # a ghost counts from 20% grey
+        runs = int(np.count_nonzero(np.diff(inked.astype(int)) == 1) + inked[0])
+        assert runs == 1 and profile.min() <= 0.2, f"passes {sep} px apart: {runs} line(s), profile {np.round(profile, 2)}"
+
+
 def test_faint_line_survives_on_a_dim_grey_photo(engine):
     """A light but intended pencil line (55% of the main strokes' darkness) on grey paper,
     photographed dim with vignetting, noise and JPEG, is kept at the default threshold."""
