@@ -111,6 +111,11 @@ def _cross_section(out: np.ndarray, x: int, y0: int, y1: int) -> np.ndarray:
     return out[y0:y1, x - 10:x + 10].mean(axis=1)  # averaged along the lines
 
 
+def _runs(inked: np.ndarray) -> int:
+    """How many separate lines a cross-section's inked mask crosses."""
+    return int(np.count_nonzero(np.diff(inked.astype(int)) == 1) + inked[0])
+
+
 def test_spot_black_stays_filled(engine):
     """A pupil scribbled in with a pencil comes out solid black with a clean edge."""
     from training.curves import ellipse_points
@@ -137,8 +142,7 @@ def test_parallel_lines_stay_apart_and_passes_merge(engine):
         b = _line((20, 48 + gap / 2), (76, 48 + gap / 2), 1.3, 0.95)
         grey = to_uint8(1 - _draw([a, b], size, ss=4))
         out = engine.run(grey, Settings(1.5)).astype(np.float32) / 255
-        profile = _cross_section(out, 48, 38, 58) < 0.5
-        runs = int(np.count_nonzero(np.diff(profile.astype(int)) == 1) + profile[0])
+        runs = _runs(_cross_section(out, 48, 38, 58) < 0.5)
         assert runs == expect, f"{gap} px apart: {runs} line(s), profile {np.round(_cross_section(out, 48, 38, 58), 2)}"
 
 
@@ -150,13 +154,12 @@ def test_passes_that_part_merge_without_a_ghost(engine):
     x = np.arange(20.0, 141.0)
     meet = np.clip(np.minimum(x - 20, 140 - x) / 30, 0, 1)  # parted between x = 50 and 110
     for sep in (5.0, 6.0):
-        first = Stroke(np.stack([x, np.full_like(x, 80.0)], 1), np.full(len(x), 1.3), np.full(len(x), 0.95))
+        first = _line((20, 80), (140, 80), 1.3, 0.95)
         second = Stroke(np.stack([x, 80 + sep * meet], 1), np.full(len(x), 1.3), np.full(len(x), 0.95 * 0.8))
         grey = to_uint8(1 - _draw([first, second], 160, ss=4))
         out = engine.run(grey, Settings(2.0)).astype(np.float32) / 255
         profile = _cross_section(out, 80, 70, 95)
-        inked = profile < 0.8  # a ghost counts from 20% grey
-        runs = int(np.count_nonzero(np.diff(inked.astype(int)) == 1) + inked[0])
+        runs = _runs(profile < 0.8)  # a ghost counts from 20% grey
         assert runs == 1 and profile.min() <= 0.2, f"passes {sep} px apart: {runs} line(s), profile {np.round(profile, 2)}"
 
 
