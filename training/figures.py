@@ -6,7 +6,8 @@
 - spot blacks: small filled shapes (shadows, buttons, pupils).
 
 What separates hatching from passes of one line is in the data: hatching lines are drawn
-once, confidently, evenly spaced and tapered at both ends; passes wander and cross. Each
+once, confidently, evenly spaced, as dark as each other and tapered at both ends; passes
+wander, cross, meet again and are lighter than the line's committed pass. Each
 hatching line stays at least `thickness + 2` px from its neighbour, so the target keeps
 them apart.
 """
@@ -29,7 +30,8 @@ class Fill:
 @dataclass
 class Details:
     curves: list[tuple[np.ndarray, bool]] = field(default_factory=list)  # sketched with the artist's passes
-    hatches: list[np.ndarray] = field(default_factory=list)  # drawn once each, kept as separate lines
+    # patches of lines drawn once each with one hand (as dark as each other), kept as separate lines
+    hatches: list[list[np.ndarray]] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
 
 
@@ -100,11 +102,13 @@ def hatching(rng: np.random.Generator, c: np.ndarray, thickness: float, out: Det
     d = np.array([np.cos(ang), np.sin(ang)])
     nrm = np.array([-d[1], d[0]])
     bow = rng.normal(0, 0.08) * length
+    patch = []
     for i in range(n):
         ln = length * rng.uniform(0.75, 1.15)
         start = c + nrm * (i - n / 2) * spacing * rng.uniform(0.92, 1.08) + d * rng.normal(0, length * 0.08)
         line = _arc(start - d * ln / 2, start + d * ln / 2, bow)
-        out.hatches.append(line)
+        patch.append(line)
+    out.hatches.append(patch)
 
 
 def hair(rng: np.random.Generator, c: np.ndarray, scale: float, thickness: float, out: Details) -> None:
@@ -128,7 +132,7 @@ def hair(rng: np.random.Generator, c: np.ndarray, scale: float, thickness: float
         if root_w > 2 * (thickness + 2) and rng.random() < 0.6:  # a strand down the middle, drawn once
             strand = catmull_rom(np.stack([(a + b) / 2 + d * 3, mid((a + b) / 2, tip, 0), tip - _rot(d, curl) * length * 0.3]),
                                  closed=False)
-            out.hatches.append(strand)
+            out.hatches.append([strand])
     if rng.random() < 0.3:  # a shadow under the locks, filled
         under = np.concatenate([roots[0] + d * length * 0.15, roots[-1] + d * length * 0.15, roots[-1] + d * length * 0.3,
                                 roots[0] + d * length * 0.3]).reshape(-1, 2)
@@ -153,9 +157,9 @@ def details(rng: np.random.Generator, size: int, scale: float, thickness: float)
         kind = rng.random()
         if kind < 0.25:
             eyes(rng, c, out)
-        elif kind < 0.6:
+        elif kind < 0.65:
             hatching(rng, c, thickness, out)
-        elif kind < 0.8:
+        elif kind < 0.82:
             hair(rng, c, scale, thickness, out)
         else:
             for _ in range(rng.integers(1, 4)):
