@@ -89,8 +89,9 @@ def test_output_levels_apply_per_brush(card, sketch):
     ink = card.brushes[0]
     np.testing.assert_array_equal(plain.run(crop, Settings(3.0, ink)), pencil_only.run(crop, Settings(3.0, ink)))
     raw, curved = plain.run(crop, Settings(3.0, "pencil")), pencil_only.run(crop, Settings(3.0, "pencil"))
-    grey = (raw > 60) & (raw < 200)
-    assert grey.any()
+    # the unsure-fragment cleanup sees the curved page: a light fragment may go in one only
+    grey = (raw > 60) & (raw < 200) & (curved < 255)
+    assert grey.sum() > 0.9 * ((raw > 60) & (raw < 200)).sum()
     # black point 0.2, white point 0.85: greys get darker or lighter along the curve
     expect = np.clip((raw[grey] / 255 - 0.2) / 0.65 * 255, 0, 255)
     assert np.abs(curved[grey] - expect).max() <= 2

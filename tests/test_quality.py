@@ -62,7 +62,7 @@ def test_presets_are_measurably_different(engine):
 
 def test_faint_lines_are_dropped_and_light_lines_kept(engine):
     """Default threshold: lines at <= 25% of the main strokes' darkness go, 50%+ ones stay."""
-    kept = faint_response(engine, 3, 320)
+    kept = faint_response(engine, 12, 320)  # 3 drawings: 0.06-0.13 at 25% for one model, as the sample fell
     assert kept["0.2"] <= 0.05 and kept["0.25"] <= 0.1, kept
     assert kept["0.5"] >= 0.85 and kept["0.7"] >= 0.9, kept
 
