@@ -245,3 +245,45 @@ def test_output_levels_per_brush_from_export_flags():
     assert output_levels([]) == {b: [0.0, 1.0] for b in BRUSHES}
     with pytest.raises(SystemExit):
         output_levels(["crayon=0.1,0.9"])
+
+
+def test_critic_learns_to_tell_grey_hedges_from_solid_lines():
+    """What the adversarial term is for: after a little training on (sketch, solid lines) as real
+    and (sketch, the same lines grey) as the network's, passing the critic costs a grey hedge
+    more than solid lines, also at places it was not trained on."""
+    from training.critic import Critic, critic_loss, passing_loss
+    from training.model import conditions
+    torch.manual_seed(0)
+
+    def page(y0: int, darkness: float) -> torch.Tensor:
+        img = torch.zeros(1, 1, 64, 64)
+        img[..., y0, 8:56] = img[..., y0 + 4, 8:56] = darkness  # two lines 4 px apart
+        return img
+
+    cond = conditions(torch.full((1, 1), 1.5), torch.eye(len(BRUSHES))[:1], torch.full((1, 1), 0.4))
+    critic = Critic(cond.shape[1])
+    opt = torch.optim.Adam(critic.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    for step in range(150):
+        y0 = 10 + step % 30
+        loss = critic_loss(critic, page(y0, 0.9), page(y0, 1.0), page(y0, 0.45), cond)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        solid, grey = (float(passing_loss(critic, page(45, 0.9), page(45, d), cond)) for d in (1.0, 0.45))
+    assert grey > 4 * solid, (grey, solid)
+
+
+def test_adversarial_stage_checkpoints_its_critic_and_resumes(tmp_path):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "training.train", "--run", str(run), "--minutes", "0.05", "--size", "64",
+           "--batch", "2", "--workers", "0", "--val-every", "3", "--adv-weight", "0.05"]
+    for _ in range(2):
+        res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        assert res.returncode == 0, res.stderr
+    assert "resumed at step" in res.stdout
+    ck = torch.load(run / "last.pt", weights_only=False)
+    assert set(ck) >= {"critic", "critic_opt"}
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert log and all(np.isfinite(r["critic"]) and np.isfinite(r["passing"]) for r in log if "critic" in r)
+    assert any("critic" in r for r in log)

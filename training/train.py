@@ -9,6 +9,8 @@ point, written every few minutes), `best.pt` (lowest validation loss) and `log.j
 Stops at the time budget or when the validation loss has not improved for `--patience`
 validations. Re-running the same command resumes. `--init` starts a new run from another
 run's weights (fresh optimiser and learning-rate schedule): a second, lower-rate stage.
+`--adv-weight` adds the adversarial term (training/critic.py; its critic is saved in the
+checkpoints too); validation and `best.pt` stay on the per-pixel loss.
 """
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from training.model import LineartNet
+from training.critic import Critic, critic_loss, passing_loss
+from training.model import LineartNet, conditions
 from training.synth import BRUSHES, make_pair
 
 VAL_SEED = 1_000_003  # validation pairs never share a seed with training pairs
@@ -137,6 +140,8 @@ def parser() -> argparse.ArgumentParser:
                     help="extra loss weight on sketch marks that are not lineart (see loss_fn)")
     ap.add_argument("--gap-weight", type=float, default=0.0,
                     help="extra loss weight on the paper between close lines of the target (see loss_fn)")
+    ap.add_argument("--adv-weight", type=float, default=0.0,
+                    help="weight of the adversarial term (training/critic.py); 0: none")
     ap.add_argument("--stop-after", type=float,
                     help="end the stage after this many minutes (default: --minutes); the learning-rate "
                          "schedule still spans --minutes, so a stage cut short stays reproducible")
@@ -206,12 +211,17 @@ def main() -> None:
     run.mkdir(parents=True, exist_ok=True)
     model = LineartNet(len(BRUSHES), planes=a.planes)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
+    critic = Critic(len(BRUSHES) + 2) if a.adv_weight else None
+    critic_opt = torch.optim.Adam(critic.parameters(), lr=a.lr, betas=(0.5, 0.999)) if critic else None
     state: dict[str, Any] = {"step": 0, "seconds": 0.0, "best": math.inf, "since_best": 0, "code": code_version(),
                              "hardware": f"{os.cpu_count()}-core CPU, {'bf16 autocast' if native_bf16() else 'fp32'}"}
     if (run / "last.pt").exists():
         ck = torch.load(run / "last.pt", weights_only=False)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
+        if critic is not None and critic_opt is not None and "critic" in ck:
+            critic.load_state_dict(ck["critic"])
+            critic_opt.load_state_dict(ck["critic_opt"])
         state = ck["state"]
         print(f"resumed at step {state['step']} ({state['seconds'] / 60:.1f} min)", flush=True)
     elif a.init:
@@ -229,10 +239,13 @@ def main() -> None:
     log = (run / "log.jsonl").open("a")
     t_last, t_save = time.time(), time.time()
     running: list[float] = []
+    adversarial: list[tuple[float, float]] = []  # (critic loss, network's passing loss) per step
 
     def save(name: str) -> None:
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state,
-                    "args": vars(a)}, run / f"{name}.tmp")
+        ck = {"model": model.state_dict(), "opt": opt.state_dict(), "state": state, "args": vars(a)}
+        if critic is not None and critic_opt is not None:
+            ck |= {"critic": critic.state_dict(), "critic_opt": critic_opt.state_dict()}
+        torch.save(ck, run / f"{name}.tmp")
         (run / f"{name}.tmp").replace(run / name)
 
     def validation() -> None:
@@ -244,19 +257,34 @@ def main() -> None:
             state["since_best"] += 1
         rec = {"step": state["step"], "minutes": round(state["seconds"] / 60, 2),
                "train": float(np.mean(running)) if running else None, "val": v, "lr": opt.param_groups[0]["lr"]}
+        if adversarial:
+            rec |= {"critic": float(np.mean([c for c, _ in adversarial])),
+                    "passing": float(np.mean([p for _, p in adversarial]))}
         log.write(json.dumps(rec) + "\n")
         log.flush()
         print(rec, flush=True)
         running.clear()
+        adversarial.clear()
 
     for x, y, th, br, fa in loader:
         # cosine decay over the whole budget, with a short warm-up
         frac = min(state["seconds"] / (a.minutes * 60), 1.0)
-        for g in opt.param_groups:
+        for g in opt.param_groups + (critic_opt.param_groups if critic_opt else []):
             g["lr"] = a.lr * min(1.0, (state["step"] + 1) / 200) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16()):
             z = model(x, th, br, fa, logits=True)
-        loss = loss_fn(z.float(), y, x, a.mark_weight, a.gap_weight)
+        loss = pixel = loss_fn(z.float(), y, x, a.mark_weight, a.gap_weight)
+        if critic is not None and critic_opt is not None:
+            sketch, fake, cond = 1.0 - x[:, :1], 1.0 - torch.sigmoid(z.float()), conditions(th, br, fa)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16()):
+                c_loss = critic_loss(critic, sketch, 1.0 - y, fake, cond).float()
+            critic_opt.zero_grad(set_to_none=True)
+            c_loss.backward()
+            critic_opt.step()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16()):
+                p_loss = passing_loss(critic, sketch, fake, cond).float()
+            loss = loss + a.adv_weight * p_loss
+            adversarial.append((c_loss.item(), p_loss.item()))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -265,7 +293,7 @@ def main() -> None:
         state["seconds"] += now - t_last
         t_last = now
         state["step"] += 1
-        running.append(loss.item())
+        running.append(pixel.item())
         if state["step"] % a.val_every == 0:
             validation()
             t_last = time.time()  # validation time is not training time
