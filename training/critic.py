@@ -14,6 +14,8 @@ import torch
 from torch import nn
 
 WIDTHS = (32, 64, 96)
+CROP = 128  # px: the critic judges one random window per batch (its view is ~70 px); on the whole
+# 256 px patch it cost as much as the network's own step
 
 
 class Critic(nn.Module):
@@ -51,3 +53,10 @@ def critic_loss(critic: Critic, sketch_ink: torch.Tensor, real_ink: torch.Tensor
 def passing_loss(critic: Critic, sketch_ink: torch.Tensor, fake_ink: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
     """The network's adversarial loss: how far the critic is from calling its lineart real."""
     return 0.5 * ((critic(sketch_ink, fake_ink, cond) - 1) ** 2).mean()
+
+
+def window(*images: torch.Tensor, size: int = CROP) -> tuple[torch.Tensor, ...]:
+    """The same random size x size window of each (N,C,H,W) image (torch's generator: seeded runs repeat)."""
+    h, w = images[0].shape[2:]
+    y, x = (int(torch.randint(0, max(n - size, 0) + 1, ())) for n in (h, w))
+    return tuple(im[:, :, y:y + size, x:x + size] for im in images)

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from training.critic import Critic, critic_loss, passing_loss
+from training.critic import Critic, critic_loss, passing_loss, window
 from training.model import LineartNet, conditions
 from training.synth import BRUSHES, make_pair
 
@@ -275,9 +275,10 @@ def main() -> None:
             z = model(x, th, br, fa, logits=True)
         loss = pixel = loss_fn(z.float(), y, x, a.mark_weight, a.gap_weight)
         if critic is not None and critic_opt is not None:
-            sketch, fake, cond = 1.0 - x[:, :1], 1.0 - torch.sigmoid(z.float()), conditions(th, br, fa)
+            sketch, fake, real = window(1.0 - x[:, :1], 1.0 - torch.sigmoid(z.float()), 1.0 - y)
+            cond = conditions(th, br, fa)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16()):
-                c_loss = critic_loss(critic, sketch, 1.0 - y, fake, cond).float()
+                c_loss = critic_loss(critic, sketch, real, fake, cond).float()
             critic_opt.zero_grad(set_to_none=True)
             c_loss.backward()
             critic_opt.step()
