@@ -236,7 +236,7 @@ def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: f
         pieces = _dashes(rng, q, spread) if rng.random() < style["scratch"] else [q]
         # one pass is the committed line, the others lighter: on real roughs a line's passes that
         # part 5-6 px are 0.73-0.88 as dark as it (rough_house.png's walls), while intended close
-        # lines are as dark as each other (hatching above)
+        # lines are as dark as each other (hatching patches in `render_sketch`)
         weight = rng.uniform(0.92, 1.0) if drawn == 1 else rng.uniform(0.65, 0.88)
         for piece in pieces:
             k = len(piece)
