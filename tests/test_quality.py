@@ -7,7 +7,7 @@ from smart_lineart.engine.tiling import Engine
 from smart_lineart.settings import Settings
 from tests.conftest import TEST_SEED
 from training.evaluate import brush_properties, faint_response
-from training.metrics import compare, line_width
+from training.metrics import compare, line_count, line_width
 from training.synth import make_pair
 
 
@@ -111,11 +111,6 @@ def _cross_section(out: np.ndarray, x: int, y0: int, y1: int) -> np.ndarray:
     return out[y0:y1, x - 10:x + 10].mean(axis=1)  # averaged along the lines
 
 
-def _runs(inked: np.ndarray) -> int:
-    """How many separate lines a cross-section's inked mask crosses."""
-    return int(np.count_nonzero(np.diff(inked.astype(int)) == 1) + inked[0])
-
-
 def test_spot_black_stays_filled(engine):
     """A pupil scribbled in with a pencil comes out solid black with a clean edge."""
     from training.curves import ellipse_points
@@ -142,8 +137,16 @@ def test_parallel_lines_stay_apart_and_passes_merge(engine):
         b = _line((20, 48 + gap / 2), (76, 48 + gap / 2), 1.3, 0.95)
         grey = to_uint8(1 - _draw([a, b], size, ss=4))
         out = engine.run(grey, Settings(1.5)).astype(np.float32) / 255
-        runs = _runs(_cross_section(out, 48, 38, 58) < 0.5)
+        runs = line_count(_cross_section(out, 48, 38, 58) < 0.5)
         assert runs == expect, f"{gap} px apart: {runs} line(s), profile {np.round(_cross_section(out, 48, 38, 58), 2)}"
+
+
+def test_passes_of_a_sketched_line_come_out_as_one(engine):
+    """One line sketched in a random sketcher's passes on a random page, at 1.5 px (the eval
+    card's `close_lines`, which also measures close doubles kept as two)."""
+    from training.evaluate import close_lines
+    res = close_lines(engine, 6)
+    assert res["passes_as_one"] >= 0.8, res
 
 
 def test_passes_that_part_merge_without_a_ghost(engine):
@@ -159,7 +162,7 @@ def test_passes_that_part_merge_without_a_ghost(engine):
         grey = to_uint8(1 - _draw([first, second], 160, ss=4))
         out = engine.run(grey, Settings(2.0)).astype(np.float32) / 255
         profile = _cross_section(out, 80, 70, 95)
-        runs = _runs(profile < 0.8)  # a ghost counts from 20% grey
+        runs = line_count(profile < 0.8)  # a ghost counts from 20% grey
         assert runs == 1 and profile.min() <= 0.2, f"passes {sep} px apart: {runs} line(s), profile {np.round(profile, 2)}"
 
 

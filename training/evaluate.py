@@ -17,10 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from smart_lineart.engine.model_card import load_card
-from smart_lineart.engine.preprocess import to_uint8
+from smart_lineart.engine.preprocess import sketch_u8, to_uint8
 from smart_lineart.engine.tiling import Engine
 from smart_lineart.settings import Settings
 from training import strokes_eval
+from training.curves import resample
+from training.figures import Details
 from training.metrics import (
     INK,
     compare,
@@ -29,10 +31,21 @@ from training.metrics import (
     end_to_middle_mass,
     gaps_open,
     guide_removal,
+    line_count,
     line_width,
     local_widths,
 )
-from training.synth import BRUSHES, Stroke, _draw, _sketch_strokes, make_pair, min_gap, random_drawing, sketch_style
+from training.synth import (
+    BRUSHES,
+    Stroke,
+    _draw,
+    _sketch_strokes,
+    make_pair,
+    min_gap,
+    random_drawing,
+    render_sketch,
+    sketch_style,
+)
 
 EVAL_SEED = 7_654_321
 THICKNESSES = (1.5, 3.0, 6.0)
@@ -178,6 +191,40 @@ def faint_response(engine: Engine, n: int, size: int, faint: float | None = None
     return {f"{d:g}": round(float(np.mean(v)), 3) for d, v in kept.items()}
 
 
+CLOSE_SPACINGS = (4.0, 5.0, 6.0)
+
+
+def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
+    """One line against two, as sketchers draw them, at 1.5 px: where the sketch has an intended
+    double d px apart (each line drawn once, as dark as each other), the share of cross-sections
+    drawn as two solid lines; where it has one line sketched in the sketcher's passes, the share
+    drawn as one. A network that merges everything scores 0 and 1, one that splits everything 1
+    and less."""
+    rng = np.random.default_rng(EVAL_SEED + 8)
+    x = np.linspace(24.0, size - 24.0, 40)
+    middle, cols = size // 2, range(size // 2 - 15, size // 2 + 16, 5)
+
+    def ink(curves: list, hatches: list) -> np.ndarray:
+        sketch, _ = render_sketch(rng, curves, [], size, engine.card.default_faint, sketch_style(rng), False,
+                                  Details(hatches=hatches))
+        grey, blue = sketch_u8(sketch)
+        return engine.run(grey, Settings(1.5), blue=blue).astype(np.float32) / 255
+
+    res = {}
+    for d in CLOSE_SPACINGS:
+        two = []
+        for _ in range(n):
+            out = ink([], [[resample(np.stack([x, np.full_like(x, middle + s * d / 2)], 1)) for s in (-1, 1)]])
+            two += [line_count(out[middle - 8:middle + 9, c] < 0.5) == 2 for c in cols]
+        res[f"double_{d:g}px_as_two"] = round(float(np.mean(two)), 3)
+    one = []
+    for _ in range(n):
+        out = ink([(resample(np.stack([x, np.full_like(x, middle)], 1)), False)], [])
+        one += [line_count(out[:, c] < 0.5) == 1 for c in cols]
+    res["passes_as_one"] = round(float(np.mean(one)), 3)
+    return res
+
+
 FAINT_SWEEP = (0.35, 0.4, 0.45, 0.5, 0.55)
 
 
@@ -240,6 +287,7 @@ def main() -> None:
     res["brush_properties"] = brush_properties(engine, max(a.n // 2, 2), a.size)
     res["construction_lines"] = guides(engine, a.n, a.size, blue=False)
     res["blue_guides"] = guides(engine, a.n, a.size, blue=True)
+    res["close_lines"] = close_lines(engine, a.n)
     res["strokes"] = strokes_eval.measure(engine)
     res["faint_response"] = {"kept_share_by_darkness": faint_response(engine, a.n, a.size),
                              "default_faint": engine.card.default_faint}

@@ -8,6 +8,7 @@
 - mid-grey share: of the pixels with any ink, how many are 0.2..0.8 grey (blur, haze);
   crispness = that share over the clean render's (1.0 = as crisp as vector lines);
 - haze: barely-grey pixels per visibly inked one, over the clean render's (its anti-aliasing);
+- line count: how many separate lines a cross-section crosses (close doubles against passes);
 - gaps: the paper between the target's close lines (inside a closing of radius 3: lines up to
   6 px apart, tight inside corners), and how much of it the output keeps free of ink.
 """
@@ -143,3 +144,8 @@ def guide_removal(pred: np.ndarray, target: np.ndarray, guides: np.ndarray) -> f
     """Share of construction-line pixels (away from the intended lines) left white."""
     where = guides & ~dilate(target < INK, 3)
     return float((pred[where] >= INK).mean()) if where.any() else 1.0
+
+
+def line_count(inked: np.ndarray) -> int:
+    """How many separate lines a cross-section's inked mask (1-D) crosses."""
+    return int(np.count_nonzero(np.diff(inked.astype(int)) == 1) + inked[0])
