@@ -373,6 +373,15 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
             passes, centre = _sketch_strokes(rng, pts, False, confident, dark * rng.uniform(0.97, 1.03), 1)
             strokes += passes
             traced.append((centre, False))
+    for pts in extra.restrokes:  # the committed pass, then a lighter one that parts from it and meets it again
+        dark = rng.uniform(0.7, 1.0)
+        passes, centre = _sketch_strokes(rng, pts, False, confident, dark, 1)
+        u = arclength(pts) / max(arclength(pts)[-1], 1e-6)
+        ramp = rng.uniform(0.15, 0.35)
+        part = rng.choice([-1, 1]) * rng.uniform(3.0, 7.0) * np.clip(np.minimum(u, 1 - u) / ramp, 0, 1)
+        strokes += passes + _sketch_strokes(rng, pts + normals(pts) * part[:, None], False, confident,
+                                            dark * rng.uniform(0.65, 0.88), 1)[0]
+        traced.append((centre, False))
     for f in extra.fills:
         dark = rng.uniform(0.8, 1.0)
         strokes += _scribble(rng, f, size, style, dark)
