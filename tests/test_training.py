@@ -287,3 +287,37 @@ def test_adversarial_stage_checkpoints_its_critic_and_resumes(tmp_path):
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert log and all(np.isfinite(r["critic"]) and np.isfinite(r["passing"]) for r in log if "critic" in r)
     assert any("critic" in r for r in log)
+
+
+
+def test_a_restroked_line_is_one_target_line_and_a_double_two(monkeypatch):
+    """What tells one line from two in the data: a line gone over once more, the second pass
+    lighter and parting 3-7 px, is one line in the target, on the committed pass; a close
+    double drawn once per line, as dark as each other, is two."""
+    from training import synth
+    from training.curves import resample
+    from training.figures import Details
+    from training.metrics import line_count
+    drawn: list = []
+    draw = synth._draw
+    monkeypatch.setattr(synth, "_draw", lambda strokes, size, ss=synth.SS: drawn.append(strokes) or draw(strokes, size, ss))
+    monkeypatch.setattr(synth, "_debris", lambda rng, size: [])
+    x = np.linspace(20.0, 140.0, 60)
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        style = dict(synth.sketch_style(rng), width=1.2)
+        for extra, lines in ((Details(restrokes=[resample(np.stack([x, np.full_like(x, 80.0)], 1))]), 1),
+                             (Details(hatches=[[resample(np.stack([x, np.full_like(x, y)], 1)) for y in (77.0, 83.0)]]), 2)):
+            drawn.clear()
+            _, traced = synth.render_sketch(rng, [], [], 160, 0.3, style, False, extra)
+            middle = [(float(st.pts[m, 1].mean()), float(st.darkness[m].mean())) for st in drawn[0]
+                      for m in [(st.pts[:, 0] > 70) & (st.pts[:, 0] < 90) & (np.abs(st.pts[:, 1] - 80) < 12)] if m.any()]
+            assert len(middle) == 2, (seed, middle)  # two passes, or two lines
+            (y_dark, dark), (y_light, light) = sorted(middle, key=lambda m: -m[1])
+            target = synth.render_target(traced, 160, 1.5, synth.BRUSHES[0])[60:101, 70:91].mean(1)
+            assert line_count(target < 0.5) == lines, (seed, lines, np.round(target, 2))
+            if lines == 1:
+                assert 0.6 < light / dark < 0.9 and abs(y_light - y_dark) >= 2.5, (seed, middle)
+                assert abs(60 + int(np.argmin(target)) + 0.5 - y_dark) <= 1, (seed, middle, np.round(target, 2))
+            else:
+                assert light / dark > 0.93, (seed, middle)

@@ -367,20 +367,20 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
         strokes += passes
         traced.append((centre, closed))
     confident = dict(style, spread=min(style["spread"], 0.3), overshoot=0.6, scratch=0.0)
-    for patch in extra.hatches:
+    for patch in extra.hatches:  # as dark as each other: each line's passes brought to one darkness (+-3%)
         dark = rng.uniform(0.7, 1.0)
         for pts in patch:
-            passes, centre = _sketch_strokes(rng, pts, False, confident, dark * rng.uniform(0.97, 1.03), 1)
-            strokes += passes
+            passes, centre = _sketch_strokes(rng, pts, False, confident, dark, 1)
+            scale = dark * rng.uniform(0.97, 1.03) / np.mean(np.concatenate([st.darkness for st in passes]))
+            strokes += [Stroke(st.pts, st.width, np.clip(st.darkness * scale, 0, 1)) for st in passes]
             traced.append((centre, False))
-    for pts in extra.restrokes:  # the committed pass, then a lighter one that parts from it and meets it again
-        dark = rng.uniform(0.7, 1.0)
-        passes, centre = _sketch_strokes(rng, pts, False, confident, dark, 1)
-        u = arclength(pts) / max(arclength(pts)[-1], 1e-6)
-        ramp = rng.uniform(0.15, 0.35)
-        part = rng.choice([-1, 1]) * rng.uniform(3.0, 7.0) * np.clip(np.minimum(u, 1 - u) / ramp, 0, 1)
-        strokes += passes + _sketch_strokes(rng, pts + normals(pts) * part[:, None], False, confident,
-                                            dark * rng.uniform(0.65, 0.88), 1)[0]
+    for pts in extra.restrokes:  # the committed pass, and the same pass again lighter, parting from it in the middle
+        passes, centre = _sketch_strokes(rng, pts, False, confident, rng.uniform(0.7, 1.0), 1)
+        ramp, part, lighter = rng.uniform(0.15, 0.35), rng.choice([-1, 1]) * rng.uniform(3.0, 7.0), rng.uniform(0.65, 0.88)
+        for st in passes:
+            u = arclength(st.pts) / max(arclength(st.pts)[-1], 1e-6)
+            shift = part * np.clip(np.minimum(u, 1 - u) / ramp, 0, 1)
+            strokes += [st, Stroke(st.pts + normals(st.pts) * shift[:, None], st.width, st.darkness * lighter)]
         traced.append((centre, False))
     for f in extra.fills:
         dark = rng.uniform(0.8, 1.0)
