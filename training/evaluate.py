@@ -197,31 +197,32 @@ CLOSE_SPACINGS = (4.0, 5.0, 6.0)
 def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
     """One line against two, as sketchers draw them, at 1.5 px: where the sketch has an intended
     double d px apart (each line drawn once, as dark as each other), the share of cross-sections
-    drawn as two solid lines; where it has one line sketched in the sketcher's passes, the share
+    drawn as two solid lines; where it has one line sketched in the sketcher's passes, or gone
+    over once more by a lighter pass that parts 3-7 px from it (`figures.restroke`), the share
     drawn as one. A network that merges everything scores 0 and 1, one that splits everything 1
     and less."""
     rng = np.random.default_rng(EVAL_SEED + 8)
     x = np.linspace(24.0, size - 24.0, 40)
     middle, cols = size // 2, range(size // 2 - 15, size // 2 + 16, 5)
 
-    def ink(curves: list, hatches: list) -> np.ndarray:
-        sketch, _ = render_sketch(rng, curves, [], size, engine.card.default_faint, sketch_style(rng), False,
-                                  Details(hatches=hatches))
+    def line(y: float) -> np.ndarray:
+        return resample(np.stack([x, np.full_like(x, y)], 1))
+
+    def shares(count: int, extra: Details, curves: list | None = None) -> list[bool]:
+        sketch, _ = render_sketch(rng, curves or [], [], size, engine.card.default_faint, sketch_style(rng), False,
+                                  extra)
         grey, blue = sketch_u8(sketch)
-        return engine.run(grey, Settings(1.5), blue=blue).astype(np.float32) / 255
+        out = engine.run(grey, Settings(1.5), blue=blue).astype(np.float32) / 255
+        return [line_count(out[middle - 12:middle + 13, c] < 0.5) == count for c in cols]
 
     res = {}
     for d in CLOSE_SPACINGS:
-        two = []
-        for _ in range(n):
-            out = ink([], [[resample(np.stack([x, np.full_like(x, middle + s * d / 2)], 1)) for s in (-1, 1)]])
-            two += [line_count(out[middle - 8:middle + 9, c] < 0.5) == 2 for c in cols]
+        two = [s for _ in range(n) for s in shares(2, Details(hatches=[[line(middle - d / 2), line(middle + d / 2)]]))]
         res[f"double_{d:g}px_as_two"] = round(float(np.mean(two)), 3)
-    one = []
-    for _ in range(n):
-        out = ink([(resample(np.stack([x, np.full_like(x, middle)], 1)), False)], [])
-        one += [line_count(out[:, c] < 0.5) == 1 for c in cols]
+    one = [s for _ in range(n) for s in shares(1, Details(), [(line(middle), False)])]
     res["passes_as_one"] = round(float(np.mean(one)), 3)
+    one = [s for _ in range(n) for s in shares(1, Details(restrokes=[line(middle)]))]
+    res["restroke_as_one"] = round(float(np.mean(one)), 3)
     return res
 
 
