@@ -238,6 +238,20 @@ def test_gap_weight_makes_filling_between_close_lines_cost_more():
     assert loss_fn(filled, target, image, gap_weight=8.0) > 2 * loss_fn(beside, target, image, gap_weight=8.0)
 
 
+def test_ghost_weight_makes_a_pass_kept_beside_its_line_cost_more():
+    from training.train import loss_fn
+    target = torch.ones(1, 1, 64, 64)
+    target[..., 20, 8:56] = 0.0  # the line the inker traced
+    image = target.clone()
+    image[..., 25, 8:56] = 0.25  # a lighter pass 5 px beside it, not traced
+    good = torch.where(target < 0.5, -8.0, 8.0)
+    ghost, elsewhere = good.clone(), good.clone()
+    ghost[..., 25, 8:56] = -8.0  # the pass drawn as a second line
+    elsewhere[..., 50, 8:56] = -8.0  # the same number of pixels too many on blank paper
+    assert loss_fn(ghost, target, image) == pytest.approx(float(loss_fn(elsewhere, target, image)), rel=1e-5)
+    assert loss_fn(ghost, target, image, ghost_weight=8.0) > 2 * loss_fn(elsewhere, target, image, ghost_weight=8.0)
+
+
 def test_output_levels_per_brush_from_export_flags():
     from training.export import output_levels
     lv = output_levels(["0.2,0.85", "pencil=0.1,0.95"])

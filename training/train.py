@@ -78,7 +78,7 @@ def _collate(items):
 
 
 def loss_fn(z: torch.Tensor, target: torch.Tensor, image: torch.Tensor, mark_weight: float = 0.0,
-            gap_weight: float = 0.0) -> torch.Tensor:
+            gap_weight: float = 0.0, ghost_weight: float = 0.0) -> torch.Tensor:
     """On logits z. Cross-entropy keeps a gradient where the sigmoid saturates (pure L1 through
     a sigmoid collapses to an all-white page); L1 pulls uncertain pixels to a side instead of
     grey. A band of 2 px around the target's lines is weighted up, so the thin lines (a few %
@@ -90,14 +90,20 @@ def loss_fn(z: torch.Tensor, target: torch.Tensor, image: torch.Tensor, mark_wei
     `gap_weight` weights up the paper between two of the target's lines closer than 7 px (and in
     tight inside corners and acute crossings; 1-6% of a drawing, about as much as its ink), which
     at the band's weight was cheap to fill: at 8 (lineart-v7c) the outputs kept 0.73 of it open,
-    lineart-v5 0.63."""
-    near = F.max_pool2d((target < 0.5).float(), kernel_size=5, stride=1, padding=2)
+    lineart-v5 0.63.
+    `ghost_weight` weights up sketch marks 3-8 px beside a target line (a lighter pass the
+    inker did not trace): drawn as a second line they cost what merging two close lines costs
+    under `gap_weight`, so a network unsure between one line and two does not lean to two."""
+    ink = (target < 0.5).float()
+    near = F.max_pool2d(ink, kernel_size=5, stride=1, padding=2)
     w = 1.0 + 4.0 * near
+    marks = F.max_pool2d((image[:, :1] < 0.9).float(), kernel_size=3, stride=1, padding=1)
     if mark_weight:
-        marks = F.max_pool2d((image[:, :1] < 0.9).float(), kernel_size=3, stride=1, padding=1)
         w = w + mark_weight * marks * (1.0 - near)
+    if ghost_weight:
+        beside = F.max_pool2d(ink, kernel_size=17, stride=1, padding=8) * (1.0 - near)
+        w = w + ghost_weight * marks * beside
     if gap_weight:
-        ink = (target < 0.5).float()
         closed = 1.0 - F.max_pool2d(1.0 - F.max_pool2d(ink, kernel_size=7, stride=1, padding=3),
                                     kernel_size=7, stride=1, padding=3)
         w = w + gap_weight * closed * (1.0 - ink)
@@ -113,12 +119,12 @@ def validation_set(n: int, size: int) -> list[tuple[torch.Tensor, ...]]:
 
 
 @torch.no_grad()
-def validate(model: LineartNet, batches, mark_weight: float, gap_weight: float) -> float:
+def validate(model: LineartNet, batches, mark_weight: float, gap_weight: float, ghost_weight: float) -> float:
     model.eval()
     total = 0.0
     for x, y, th, br, fa in batches:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16()):
-            total += float(loss_fn(model(x, th, br, fa, logits=True).float(), y, x, mark_weight, gap_weight))
+            total += float(loss_fn(model(x, th, br, fa, logits=True).float(), y, x, mark_weight, gap_weight, ghost_weight))
     model.train()
     return total / len(batches)
 
@@ -140,6 +146,8 @@ def parser() -> argparse.ArgumentParser:
                     help="extra loss weight on sketch marks that are not lineart (see loss_fn)")
     ap.add_argument("--gap-weight", type=float, default=0.0,
                     help="extra loss weight on the paper between close lines of the target (see loss_fn)")
+    ap.add_argument("--ghost-weight", type=float, default=0.0,
+                    help="extra loss weight on sketch marks beside the target's lines (see loss_fn)")
     ap.add_argument("--adv-weight", type=float, default=0.0,
                     help="weight of the adversarial term (training/critic.py); 0: none")
     ap.add_argument("--stop-after", type=float,
@@ -249,7 +257,7 @@ def main() -> None:
         (run / f"{name}.tmp").replace(run / name)
 
     def validation() -> None:
-        v = validate(model, val, a.mark_weight, a.gap_weight)
+        v = validate(model, val, a.mark_weight, a.gap_weight, a.ghost_weight)
         if v < state["best"]:
             state["best"], state["since_best"] = v, 0
             save("best.pt")
@@ -273,7 +281,7 @@ def main() -> None:
             g["lr"] = a.lr * min(1.0, (state["step"] + 1) / 200) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16()):
             z = model(x, th, br, fa, logits=True)
-        loss = pixel = loss_fn(z.float(), y, x, a.mark_weight, a.gap_weight)
+        loss = pixel = loss_fn(z.float(), y, x, a.mark_weight, a.gap_weight, a.ghost_weight)
         if critic is not None and critic_opt is not None:
             sketch, fake, real = window(1.0 - x[:, :1], 1.0 - torch.sigmoid(z.float()), 1.0 - y)
             cond = conditions(th, br, fa)
