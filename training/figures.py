@@ -3,7 +3,8 @@
 - eyes: lids, brows, an iris or pupil filled solid with a highlight left white (spot blacks);
 - hair clumps: pointed locks whose borders run close and meet at the tips, with strands;
 - hatching: blush marks, shading and fabric ribs, parallel lines drawn once each, kept apart;
-- spot blacks: small filled shapes (shadows, buttons, pupils).
+- spot blacks: small filled shapes (shadows, buttons, pupils);
+- restrokes: a line gone over once more, lighter, parting and meeting again: one line.
 
 What separates hatching from passes of one line is in the data: hatching lines are drawn
 once, confidently, evenly spaced, as dark as each other and tapered at both ends; passes
@@ -163,10 +164,10 @@ def spot_black(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
 
 
 def details(rng: np.random.Generator, size: int, scale: float, thickness: float) -> Details:
-    """0-4 structured parts at random places of a `size` px drawing, and in 60% of drawings a
-    close double line besides, in 60% a line gone over once more (`restroke`): with doubles only among the parts (0.3 per drawing), networks
-    merged every double 4-5 px apart at 1.5 px, the same-looking passes of one line outnumbering
-    them in the data."""
+    """0-4 structured parts at random places of a `size` px drawing; besides, in 60% of drawings
+    a close double line and in 60% a line gone over once more (`restroke`). With doubles only
+    among the parts (0.3 per drawing) networks merged every double 4-5 px apart at 1.5 px; with
+    doubles alone added, they kept passes of one line apart as well."""
     out = Details()
     if rng.random() < 0.6:
         hatching(rng, rng.uniform(0.1, 0.9, 2) * size, thickness, out, "double")
