@@ -97,7 +97,8 @@ def loss_fn(z: torch.Tensor, target: torch.Tensor, image: torch.Tensor, mark_wei
     ink = (target < 0.5).float()
     near = F.max_pool2d(ink, kernel_size=5, stride=1, padding=2)
     w = 1.0 + 4.0 * near
-    marks = F.max_pool2d((image[:, :1] < 0.9).float(), kernel_size=3, stride=1, padding=1)
+    if mark_weight or ghost_weight:
+        marks = F.max_pool2d((image[:, :1] < 0.9).float(), kernel_size=3, stride=1, padding=1)
     if mark_weight:
         w = w + mark_weight * marks * (1.0 - near)
     if ghost_weight:
@@ -119,12 +120,13 @@ def validation_set(n: int, size: int) -> list[tuple[torch.Tensor, ...]]:
 
 
 @torch.no_grad()
-def validate(model: LineartNet, batches, mark_weight: float, gap_weight: float, ghost_weight: float) -> float:
+def validate(model: LineartNet, batches, weights: tuple[float, float, float]) -> float:
+    """Mean loss over the batches; weights: loss_fn's (mark, gap, ghost)."""
     model.eval()
     total = 0.0
     for x, y, th, br, fa in batches:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16()):
-            total += float(loss_fn(model(x, th, br, fa, logits=True).float(), y, x, mark_weight, gap_weight, ghost_weight))
+            total += float(loss_fn(model(x, th, br, fa, logits=True).float(), y, x, *weights))
     model.train()
     return total / len(batches)
 
@@ -241,6 +243,7 @@ def main() -> None:
     (run / "args.json").write_text(json.dumps(vars(a), indent=1))
 
     val = validation_set(64, a.size)
+    weights = (a.mark_weight, a.gap_weight, a.ghost_weight)
     loader = DataLoader(SyntheticPairs(a.seed, state["step"], a.size), batch_size=a.batch,
                         num_workers=a.workers, collate_fn=_collate, prefetch_factor=4 if a.workers else None,
                         persistent_workers=False)
@@ -257,7 +260,7 @@ def main() -> None:
         (run / f"{name}.tmp").replace(run / name)
 
     def validation() -> None:
-        v = validate(model, val, a.mark_weight, a.gap_weight, a.ghost_weight)
+        v = validate(model, val, weights)
         if v < state["best"]:
             state["best"], state["since_best"] = v, 0
             save("best.pt")
@@ -281,7 +284,7 @@ def main() -> None:
             g["lr"] = a.lr * min(1.0, (state["step"] + 1) / 200) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16()):
             z = model(x, th, br, fa, logits=True)
-        loss = pixel = loss_fn(z.float(), y, x, a.mark_weight, a.gap_weight, a.ghost_weight)
+        loss = pixel = loss_fn(z.float(), y, x, *weights)
         if critic is not None and critic_opt is not None:
             sketch, fake, real = window(1.0 - x[:, :1], 1.0 - torch.sigmoid(z.float()), 1.0 - y)
             cond = conditions(th, br, fa)
