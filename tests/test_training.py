@@ -166,17 +166,26 @@ def test_engine_feeds_the_blue_plane_without_seams(two_plane_model):
     assert thick.shape == grey.shape and not np.array_equal(thick, engine.run(grey, Settings(10.0)))
 
 
-def test_one_plane_weights_start_a_two_plane_model_as_it_was(tmp_path):
+def test_a_narrow_one_plane_model_starts_a_wider_two_plane_one_as_it_was(tmp_path):
+    from training.model import from_state, shape_of
     from training.train import initial_weights
     torch.manual_seed(0)
     one = LineartNet(len(BRUSHES)).eval()
+    for p in one.parameters():  # trained FiLM is not identity: make every weight count
+        torch.nn.init.normal_(p, std=0.05)
     torch.save({"model": one.state_dict()}, tmp_path / "one.pt")
-    two = LineartNet(len(BRUSHES), planes=2).eval()
-    two.load_state_dict(initial_weights(str(tmp_path / "one.pt"), two))
-    x = torch.rand(1, 2, 64, 64)
-    cond = (torch.full((1, 1), 3.0), torch.eye(len(BRUSHES))[:1], torch.full((1, 1), 0.3))
+    wide = LineartNet(len(BRUSHES), (32, 64, 96, 160), planes=2).eval()
+    wide.load_state_dict(initial_weights(str(tmp_path / "one.pt"), wide))
+    assert shape_of(wide.state_dict()) == ((32, 64, 96, 160), 2)
+    assert shape_of(from_state(wide.state_dict(), len(BRUSHES)).state_dict()) == ((32, 64, 96, 160), 2)
+    x = torch.rand(2, 2, 64, 64)
+    cond = (torch.full((2, 1), 3.0), torch.eye(len(BRUSHES))[:2], torch.full((2, 1), 0.3))
     with torch.no_grad():
-        assert torch.allclose(two(x, *cond), one(x[:, :1], *cond), atol=1e-6)
+        assert torch.allclose(wide(x, *cond), one(x[:, :1], *cond), atol=1e-5)
+    # the added channels learn: what reads them gets a gradient at once
+    wide(x, *cond, logits=True).square().mean().backward()
+    assert wide.d1.a.weight.grad[:, 24:32].abs().sum() > 0 and wide.out.weight.grad[:, 24:].abs().sum() > 0
+    assert wide.e1.a.weight.grad[:, 4:].abs().sum() > 0  # and the blue plane
 
 
 def test_training_runs_checkpoints_and_resumes(tmp_path):

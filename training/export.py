@@ -18,7 +18,7 @@ import torch
 
 from smart_lineart import __version__
 from training import probe
-from training.model import SIZE_MULTIPLE, LineartNet, macs_per_pixel, receptive_field
+from training.model import SIZE_MULTIPLE, LineartNet, from_state, macs_per_pixel, receptive_field
 from training.synth import BRUSHES, THICKNESS_RANGE
 from training.train import command as train_command
 
@@ -134,9 +134,7 @@ def main() -> None:
         ap.error("--run, --name and --default-faint are required")
     run = Path(a.run)
     best = torch.load(run / "best.pt", weights_only=False)
-    model = LineartNet(len(BRUSHES), planes=best["model"]["e1.a.weight"].shape[1] // 4)
-    model.load_state_dict(best["model"])
-    model.eval()
+    model = from_state(best["model"], len(BRUSHES)).eval()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / f"{a.name}.onnx"

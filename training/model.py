@@ -140,3 +140,49 @@ def receptive_field(model: nn.Module) -> int:
         conv(3); conv(3)
     conv(3)  # out
     return rf
+
+
+def shape_of(state: dict[str, torch.Tensor]) -> tuple[tuple[int, ...], int]:
+    """(widths, planes) of the LineartNet whose state dict this is."""
+    widths = tuple(state[f"e{i}.a.weight"].shape[0] for i in range(1, 5))
+    return widths, state["e1.a.weight"].shape[1] // 4
+
+
+def from_state(state: dict[str, torch.Tensor], n_brushes: int) -> LineartNet:
+    """The LineartNet of a checkpoint's state dict, whatever its widths and planes."""
+    widths, planes = shape_of(state)
+    model = LineartNet(n_brushes, widths, planes)
+    model.load_state_dict(state)
+    return model
+
+
+def grow(state: dict[str, torch.Tensor], model: LineartNet) -> dict[str, torch.Tensor]:
+    """`model`'s state dict with a narrower LineartNet's weights embedded, so it computes what
+    the narrower one did (a 1-plane one: reading no blue). Added channels keep `model`'s random
+    weights from the existing inputs, so they get gradients at once, but whatever reads them
+    starts at zero and their FiLM at identity. A skip connection's concatenation and FiLM's
+    (gamma, beta) are two groups of channels that grow each on its own."""
+    modules = dict(model.named_modules())
+    out: dict[str, torch.Tensor] = {}
+    for name, new in model.state_dict().items():
+        old = state[name]
+        if old.shape == new.shape:
+            out[name] = old.clone()
+            continue
+        module_name, _, kind = name.rpartition(".")
+        module = modules[module_name]
+        grown = new.clone()
+        index: list[torch.Tensor] = []
+        for dim, (o, n) in enumerate(zip(old.shape, new.shape)):
+            concat = dim == 1 and module_name.startswith("d") and module_name.endswith(".a")
+            groups = 2 if concat or (dim == 0 and module_name.endswith(".film.proj")) else 1
+            i = torch.arange(o)
+            index.append(i // (o // groups) * (n // groups) + i % (o // groups))
+            reads = kind == "weight" and dim == (0 if isinstance(module, nn.ConvTranspose2d) else 1)
+            if reads and o != n:  # nothing that existed reads an added channel
+                kept = torch.zeros(n, dtype=torch.bool)
+                kept[index[-1]] = True
+                grown.index_fill_(dim, (~kept).nonzero()[:, 0], 0.0)
+        grown[torch.meshgrid(*index, indexing="ij")] = old
+        out[name] = grown
+    return out

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from training.critic import Critic, critic_loss, passing_loss, window
-from training.model import LineartNet, conditions
+from training.model import WIDTHS, LineartNet, conditions, grow
 from training.synth import BRUSHES, make_pair
 
 VAL_SEED = 1_000_003  # validation pairs never share a seed with training pairs
@@ -157,6 +157,8 @@ def parser() -> argparse.ArgumentParser:
                          "schedule still spans --minutes, so a stage cut short stays reproducible")
     ap.add_argument("--planes", type=int, choices=(1, 2), default=1,
                     help="image planes the network takes: 1 grey; 2 also the light blue the drop-out removed")
+    ap.add_argument("--widths", default=",".join(map(str, WIDTHS)),
+                    help="channels at 1/2, 1/4, 1/8, 1/16 resolution; a narrower --init grows into them")
     return ap
 
 
@@ -193,19 +195,15 @@ def code_version() -> str:
 def initial_weights(path: str, model: LineartNet) -> dict[str, torch.Tensor]:
     """Weights to start a stage from: a run's checkpoint, or a shipped .onnx model (its
     initializers carry the state-dict names, so a stage can continue from a released model).
-    A 1-plane model's weights start a 2-plane one: the blue plane's first weights are zero, so
-    it begins as the model it came from."""
+    A narrower or 1-plane model's weights start a wider or 2-plane one as the model it came
+    from (`grow`)."""
     if path.endswith(".onnx"):
         import onnx
         from onnx import numpy_helper
         weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(path).graph.initializer}
     else:
         weights = torch.load(path, weights_only=False)["model"]
-    first = model.e1.a.weight
-    if weights["e1.a.weight"].shape[1] < first.shape[1]:
-        w = weights["e1.a.weight"]
-        weights["e1.a.weight"] = torch.cat([w, w.new_zeros((w.shape[0], first.shape[1] - w.shape[1]) + w.shape[2:])], 1)
-    return weights
+    return grow(weights, model)
 
 
 def _finished(state: dict, a: argparse.Namespace) -> bool:
@@ -219,7 +217,7 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     run = Path(a.run)
     run.mkdir(parents=True, exist_ok=True)
-    model = LineartNet(len(BRUSHES), planes=a.planes)
+    model = LineartNet(len(BRUSHES), tuple(int(w) for w in a.widths.split(",")), a.planes)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
     critic = Critic(len(BRUSHES) + 2) if a.adv_weight else None
     critic_opt = torch.optim.Adam(critic.parameters(), lr=a.lr, betas=(0.5, 0.999)) if critic else None
