@@ -234,10 +234,9 @@ def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: f
         np.add.at(count, src[on], 1)
         q = p + normals(p) * (slow + fast)[:, None]
         pieces = _dashes(rng, q, spread) if rng.random() < style["scratch"] else [q]
-        # one pass is the committed line, the others lighter: on real roughs a line's passes that
-        # part 5-6 px are 0.73-0.88 as dark as it (rough_house.png's walls), while intended close
-        # lines are as dark as each other (hatching patches in `render_sketch`)
-        weight = rng.uniform(0.92, 1.0) if drawn == 1 else rng.uniform(0.65, 0.88)
+        # one pass is the committed line, the others as dark as the sketcher's tool makes them
+        # (`sketch_style`): in pencil lighter, in a digital rough about as dark
+        weight = rng.uniform(0.92, 1.0) if drawn == 1 else rng.uniform(*style["pass_darkness"])
         for piece in pieces:
             k = len(piece)
             t = np.linspace(0, 1, k)
@@ -341,6 +340,11 @@ def sketch_style(rng) -> dict:
         "overshoot": rng.uniform(1, 6),
         "scratch": rng.choice([0.0, 0.3, 0.9], p=[0.5, 0.3, 0.2]),
         "width": rng.uniform(0.6, 2.4),
+        # a line's later passes against its committed one: in pencil 0.73-0.88 as dark where they
+        # part 5-6 px (rough_house.png's walls); with a digital brush of fixed opacity as dark
+        # (girl.png's hair), where only their course (parting, meeting, crossing) tells them
+        # from intended close lines (hatching in `render_sketch`: one darkness, evenly spaced)
+        "pass_darkness": (0.65, 0.88) if rng.random() < 0.6 else (0.88, 1.0),
     }
 
 
@@ -374,9 +378,10 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
             scale = dark * rng.uniform(0.97, 1.03) / np.mean(np.concatenate([st.darkness for st in passes]))
             strokes += [Stroke(st.pts, st.width, np.clip(st.darkness * scale, 0, 1)) for st in passes]
             traced.append((centre, False))
-    for pts in extra.restrokes:  # the committed pass, and the same pass again lighter, parting from it in the middle
+    for pts in extra.restrokes:  # the committed pass, and the same pass again, parting from it in the middle
         passes, centre = _sketch_strokes(rng, pts, False, confident, rng.uniform(0.7, 1.0), 1)
-        ramp, part, lighter = rng.uniform(0.15, 0.35), rng.choice([-1, 1]) * rng.uniform(3.0, 7.0), rng.uniform(0.65, 0.88)
+        ramp, part = rng.uniform(0.15, 0.35), rng.choice([-1, 1]) * rng.uniform(3.0, 7.0)
+        lighter = rng.uniform(*style["pass_darkness"])
         for st in passes:
             u = arclength(st.pts) / max(arclength(st.pts)[-1], 1e-6)
             shift = part * np.clip(np.minimum(u, 1 - u) / ramp, 0, 1)
