@@ -346,3 +346,39 @@ def test_a_restroked_line_is_one_target_line_and_a_double_two(monkeypatch):
                 assert abs(60 + int(np.argmin(target)) + 0.5 - y_line) <= 1, (seed, middle, np.round(target, 2))
             else:
                 assert min(d for _, d in middle) / max(d for _, d in middle) > 0.9, (seed, middle)
+
+
+def test_a_loose_sketchers_bundle_is_passes_apart_end_to_end_and_one_target_line(monkeypatch):
+    """A bundle (girl.png's hair): 3-6 passes, whole passes apart and their ends staggered, traced
+    as one line. Only loose sketchers draw them, whose intended lines keep `min_gap` apart wider
+    than the bundle, so a drawing never has a bundle and a double at the same spacing."""
+    from training import synth
+    from training.curves import resample
+    from training.metrics import line_count
+    drawn: list = []
+    draw = synth._draw
+    monkeypatch.setattr(synth, "_draw", lambda strokes, size, ss=synth.SS: drawn.append(strokes) or draw(strokes, size, ss))
+    monkeypatch.setattr(synth, "_debris", lambda rng, size: [])
+    x = np.linspace(40.0, 200.0, 80)
+    line = resample(np.stack([x, np.full_like(x, 120.0)], 1))
+    rng = np.random.default_rng(0)
+    styles = [synth.sketch_style(rng) for _ in range(400)]
+    assert all(s["bundle"] == 0 for s in styles if s["spread"] < 1.2)
+    assert np.mean([s["bundle"] > 0 for s in styles]) > 0.3
+    apart, stagger = [], []
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        style = dict(synth.sketch_style(rng), spread=2.0, bundle=1.0, scratch=0.0, width=1.2)
+        drawn.clear()
+        _, traced = synth.render_sketch(rng, [(line, False)], [], 240, 0.3, style, False)
+        passes = drawn[0]
+        assert 3 <= len(passes) <= 6, (seed, len(passes))
+        # offsets of the passes at both quarter points: a bundle's passes are apart there too,
+        # not only in the middle (where every sketched line's passes bow apart)
+        at = [[float(st.pts[np.argmin(np.abs(st.pts[:, 0] - q)), 1]) for st in passes] for q in (80.0, 160.0)]
+        apart += [float(np.ptp(a)) for a in at]
+        stagger.append(float(np.ptp([st.pts[0, 0] for st in passes])))
+        assert min(synth.min_gap(style, t) for t in (1.0, 8.0)) > 2 * np.std(at[0]) + 2.5
+        target = synth.render_target(traced, 240, 1.5, synth.BRUSHES[0])[90:151, 110:131].mean(1)
+        assert line_count(target < 0.5) == 1, (seed, np.round(target, 2))
+    assert np.median(apart) >= 3.0 and np.median(stagger) >= 10.0, (np.round(apart, 1), np.round(stagger, 1))

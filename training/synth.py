@@ -218,7 +218,7 @@ def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: f
         # a whole pass by the full spread made 2.3% of pass pairs parallel 3-5 px apart end to
         # end: several times as many as the intended double lines that close, so the network
         # merged every such pair. A third of it: 0.1% (measured on the offsets alone)
-        slow = rng.normal(0, 0.3 * spread) + rng.normal(0, spread) * np.sin(np.pi * u)
+        slow = rng.normal(0, style.get("shift", 0.3) * spread) + rng.normal(0, spread) * np.sin(np.pi * u)
         if style.get("fan", 0.0) > 0:  # passes started and aimed a little differently: they fan out
             slow = slow + rng.normal(0, spread * style["fan"]) * (2 * u - 1)
         fast = np.zeros(len(p))
@@ -332,7 +332,7 @@ def _noise(rng, size: int, sigma: float) -> np.ndarray:
 def sketch_style(rng) -> dict:
     """How messy one sketcher is: passes per line, how far passes wander and fan out (share of
     the spread, end to end; optional), dashes, pencil width."""
-    return {
+    style = {
         "passes": rng.dirichlet([2, 3, 3, 1.5]),
         # a quarter are loose: passes several px apart, fanning (chicken-scratch digital roughs)
         "spread": rng.uniform(0.15, 2.4) if rng.random() < 0.75 else rng.uniform(2.4, 3.6),
@@ -346,6 +346,9 @@ def sketch_style(rng) -> dict:
         # from intended close lines (hatching in `render_sketch`: one darkness, evenly spaced)
         "pass_darkness": (0.65, 0.88) if rng.random() < 0.6 else (0.88, 1.0),
     }
+    # share of a loose sketcher's lines drawn as a bundle of passes (`render_sketch`)
+    style["bundle"] = rng.uniform(0.0, 0.7) if style["spread"] >= 1.2 else 0.0
+    return style
 
 
 def min_gap(style: dict, thickness: float) -> float:
@@ -367,7 +370,12 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
         darkness = rng.uniform(faint + 0.05, 0.8) if rng.random() < 0.2 else rng.uniform(0.75, 1.0)
         # 12% are gone over again and again (dark hair, emphasis): still one line in the target
         n = int(rng.integers(4, 8)) if rng.random() < 0.12 else None
-        passes, centre = _sketch_strokes(rng, pts, closed, style, darkness, n)
+        how = style
+        if rng.random() < style.get("bundle", 0.0):  # a bundle: 3-6 long, nearly parallel passes
+            # whole passes apart, ends staggered (girl.png's hair); only for loose sketchers, whose
+            # intended lines keep `min_gap` apart, so the drawing's looseness tells them from a double
+            n, how = int(rng.integers(3, 7)), dict(style, shift=1.0, overshoot=rng.uniform(6, 6 + 4 * style["spread"]))
+        passes, centre = _sketch_strokes(rng, pts, closed, how, darkness, n)
         strokes += passes
         traced.append((centre, closed))
     confident = dict(style, spread=min(style["spread"], 0.3), overshoot=0.6, scratch=0.0)
