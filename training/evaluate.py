@@ -180,8 +180,11 @@ def faint_response(engine: Engine, n: int, size: int, faint: float | None = None
         test = [st for pts, closed in curves[half:] for st in _sketch_strokes(rng, pts, closed, style, 1.0)[0]]
         for st in main + test:
             st.darkness = np.ones(len(st.pts))
-        where = (_draw(test, size, ss=2) > 0.3) & ~dilate(_draw(main, size, ss=2) > 0.05, 4)
-        if not where.any():
+        main_ink, test_ink = _draw(main, size, ss=2), _draw(test, size, ss=2) > 0.3
+        where = test_ink & ~dilate(main_ink > 0.05, 4)
+        # the threshold is relative to the main strokes: a drawing whose main half is mostly off
+        # the page has none to be relative to (its test lines are its main strokes, and kept)
+        if not where.any() or (main_ink > 0.3).sum() < 0.5 * test_ink.sum():
             continue
         for d in FAINT_LEVELS:
             light = [Stroke(st.pts, st.width, st.darkness * d) for st in test]
