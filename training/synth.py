@@ -217,7 +217,8 @@ def _sketch_strokes(rng, pts: np.ndarray, closed: bool, style: dict, darkness: f
         # offset and bow: passes of one line meet near their ends and part in between. Shifting
         # a whole pass by the full spread made 2.3% of pass pairs parallel 3-5 px apart end to
         # end: several times as many as the intended double lines that close, so the network
-        # merged every such pair. A third of it: 0.1% (measured on the offsets alone)
+        # merged every such pair. A third of it: 0.1% (measured on the offsets alone); bundles,
+        # drawn only by loose sketchers, shift whole passes by the full spread (`render_sketch`)
         slow = rng.normal(0, style.get("shift", 0.3) * spread) + rng.normal(0, spread) * np.sin(np.pi * u)
         if style.get("fan", 0.0) > 0:  # passes started and aimed a little differently: they fan out
             slow = slow + rng.normal(0, spread * style["fan"]) * (2 * u - 1)
@@ -331,7 +332,7 @@ def _noise(rng, size: int, sigma: float) -> np.ndarray:
 
 def sketch_style(rng) -> dict:
     """How messy one sketcher is: passes per line, how far passes wander and fan out (share of
-    the spread, end to end; optional), dashes, pencil width."""
+    the spread, end to end; optional), dashes, pencil width, later passes' darkness, bundles."""
     style = {
         "passes": rng.dirichlet([2, 3, 3, 1.5]),
         # a quarter are loose: passes several px apart, fanning (chicken-scratch digital roughs)
