@@ -313,6 +313,16 @@ def test_adversarial_stage_checkpoints_its_critic_and_resumes(tmp_path):
 
 
 
+def _record_drawn_strokes(monkeypatch) -> list:
+    """The stroke lists `synth._draw` renders, in order (page debris left out)."""
+    from training import synth
+    drawn: list = []
+    draw = synth._draw
+    monkeypatch.setattr(synth, "_draw", lambda strokes, size, ss=synth.SS: drawn.append(strokes) or draw(strokes, size, ss))
+    monkeypatch.setattr(synth, "_debris", lambda rng, size: [])
+    return drawn
+
+
 def test_a_restroked_line_is_one_target_line_and_a_double_two(monkeypatch):
     """What tells one line from two in the data: a line gone over once more, the second pass
     parting 3-7 px and meeting it again (lighter in pencil, as dark with a digital brush), is
@@ -322,10 +332,7 @@ def test_a_restroked_line_is_one_target_line_and_a_double_two(monkeypatch):
     from training.curves import resample
     from training.figures import Details
     from training.metrics import line_count
-    drawn: list = []
-    draw = synth._draw
-    monkeypatch.setattr(synth, "_draw", lambda strokes, size, ss=synth.SS: drawn.append(strokes) or draw(strokes, size, ss))
-    monkeypatch.setattr(synth, "_debris", lambda rng, size: [])
+    drawn = _record_drawn_strokes(monkeypatch)
     x = np.linspace(20.0, 140.0, 60)
     for seed in range(8):
         rng = np.random.default_rng(seed)
@@ -355,10 +362,7 @@ def test_a_loose_sketchers_bundle_is_passes_apart_end_to_end_and_one_target_line
     from training import synth
     from training.curves import resample
     from training.metrics import line_count
-    drawn: list = []
-    draw = synth._draw
-    monkeypatch.setattr(synth, "_draw", lambda strokes, size, ss=synth.SS: drawn.append(strokes) or draw(strokes, size, ss))
-    monkeypatch.setattr(synth, "_debris", lambda rng, size: [])
+    drawn = _record_drawn_strokes(monkeypatch)
     x = np.linspace(40.0, 200.0, 80)
     line = resample(np.stack([x, np.full_like(x, 120.0)], 1))
     rng = np.random.default_rng(0)
