@@ -10,7 +10,8 @@ Stops at the time budget or when the validation loss has not improved for `--pat
 validations. Re-running the same command resumes. `--init` starts a new run from another
 run's weights (fresh optimiser and learning-rate schedule): a second, lower-rate stage.
 `--adv-weight` adds the adversarial term (training/critic.py; its critic is saved in the
-checkpoints too); validation and `best.pt` stay on the per-pixel loss.
+checkpoints too), grown from 0 over a run's first ADV_RAMP steps while the critic learns;
+validation and `best.pt` stay on the per-pixel loss.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from training.model import WIDTHS, LineartNet, conditions, grow
 from training.synth import BRUSHES, make_pair
 
 VAL_SEED = 1_000_003  # validation pairs never share a seed with training pairs
+ADV_RAMP = 400  # steps over which the adversarial term grows from 0: an untrained critic's verdict is noise
 
 
 def _blue_plane(p) -> np.ndarray:
@@ -293,7 +295,7 @@ def main() -> None:
             critic_opt.step()
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16()):
                 p_loss = passing_loss(critic, sketch, fake, cond).float()
-            loss = loss + a.adv_weight * p_loss
+            loss = loss + a.adv_weight * min(1.0, state["step"] / ADV_RAMP) * p_loss
             adversarial.append((c_loss.item(), p_loss.item()))
         opt.zero_grad(set_to_none=True)
         loss.backward()
