@@ -312,6 +312,11 @@ def test_adversarial_stage_checkpoints_its_critic_and_resumes(tmp_path):
     assert any("critic" in r for r in log)
 
 
+def test_the_adversarial_term_grows_in_while_the_critic_learns():
+    from training.train import ADV_RAMP, adversarial_share
+    shares = [adversarial_share(s) for s in (0, ADV_RAMP // 2, ADV_RAMP, 10 * ADV_RAMP)]
+    assert shares == [0.0, 0.5, 1.0, 1.0], shares
+
 
 def _record_drawn_strokes(monkeypatch) -> list:
     """The stroke lists `synth._draw` renders, in order (page debris left out)."""

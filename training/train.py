@@ -38,6 +38,11 @@ VAL_SEED = 1_000_003  # validation pairs never share a seed with training pairs
 ADV_RAMP = 400  # steps over which the adversarial term grows from 0: an untrained critic's verdict is noise
 
 
+def adversarial_share(step: int) -> float:
+    """How much of `--adv-weight` applies at a run's step (0 at its start, all from ADV_RAMP on)."""
+    return min(1.0, step / ADV_RAMP)
+
+
 def _blue_plane(p) -> np.ndarray:
     """The blue plane as the engine feeds a 2-plane network: uint8 / 255, zeros for none."""
     return np.zeros_like(p.net_input) if p.blue is None else p.blue.astype(np.float32) / 255
@@ -295,7 +300,7 @@ def main() -> None:
             critic_opt.step()
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16()):
                 p_loss = passing_loss(critic, sketch, fake, cond).float()
-            loss = loss + a.adv_weight * min(1.0, state["step"] / ADV_RAMP) * p_loss
+            loss = loss + a.adv_weight * adversarial_share(state["step"]) * p_loss
             adversarial.append((c_loss.item(), p_loss.item()))
         opt.zero_grad(set_to_none=True)
         loss.backward()
