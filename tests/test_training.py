@@ -316,6 +316,29 @@ def test_the_adversarial_term_grows_in_while_the_critic_learns():
     from training.train import ADV_RAMP, adversarial_share
     shares = [adversarial_share(s) for s in (0, ADV_RAMP // 2, ADV_RAMP, 10 * ADV_RAMP)]
     assert shares == [0.0, 0.5, 1.0, 1.0], shares
+    assert adversarial_share(0, ramp=0) == 1.0  # a critic trained in an earlier stage
+
+
+def test_a_stage_continues_the_critic_and_ships_its_moving_average(tmp_path):
+    from training.export import run_weights
+    base = [sys.executable, "-m", "training.train", "--minutes", "0.05", "--size", "64", "--batch", "2",
+            "--workers", "0", "--val-every", "3", "--adv-weight", "0.05"]
+    first, second = tmp_path / "first", tmp_path / "second"
+    subprocess.run(base + ["--run", str(first)], check=True, capture_output=True, cwd=ROOT)
+    cmd = base + ["--run", str(second), "--init", str(first / "last.pt"), "--ema", "0.5", "--seed", "2"]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    assert "and the critic trained with them" in res.stdout
+    ck = torch.load(second / "last.pt", weights_only=False)
+    assert ck["state"]["ramp"] == 0 and int(ck["ema"]["n_averaged"]) == ck["state"]["step"] > 1
+    shipped = run_weights(second)
+    assert shipped.keys() == ck["model"].keys()
+    assert any(not torch.equal(shipped[k], ck["model"][k]) for k in shipped)  # the average, not the last weights
+    res = subprocess.run(cmd[:-4] + ["--minutes", "0.1", "--ema", "0.5", "--seed", "2"],  # resumed: the count goes on
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0 and "resumed at step" in res.stdout, res.stderr
+    again = torch.load(second / "last.pt", weights_only=False)
+    assert int(again["ema"]["n_averaged"]) == again["state"]["step"] > ck["state"]["step"]
 
 
 def _record_drawn_strokes(monkeypatch) -> list:

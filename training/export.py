@@ -21,6 +21,7 @@ from training import probe
 from training.model import SIZE_MULTIPLE, LineartNet, from_state, macs_per_pixel, receptive_field
 from training.synth import BRUSHES, THICKNESS_RANGE
 from training.train import command as train_command
+from training.train import shipped_weights
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,7 +89,15 @@ def training_stages(run: Path) -> list[dict]:
     best = torch.load(run / "best.pt", weights_only=False)
     return earlier + [{"command": train_command(args), "seed": args["seed"], "steps": last["state"]["step"],
                        "minutes": round(last["state"]["seconds"] / 60, 1), "code": last["state"].get("code", "unknown"),
-                       "best_val_loss": round(best["state"]["best"], 5), "best_step": best["state"]["step"]}]
+                       "best_val_loss": round(best["state"]["best"], 5), "best_step": best["state"]["step"],
+                       "weights": "moving average at the last step" if "ema" in last else "best validation loss"}]
+
+
+def run_weights(run: Path) -> dict[str, torch.Tensor]:
+    """The weights a run ships: the moving average at its end where it kept one (an
+    adversarial stage: see training/train.py), else those of its best validation loss."""
+    last = torch.load(run / "last.pt", weights_only=False)
+    return shipped_weights(last) if "ema" in last else torch.load(run / "best.pt", weights_only=False)["model"]
 
 
 def last_stage_hardware(run: Path) -> str:
@@ -133,15 +142,14 @@ def main() -> None:
     if not (a.run and a.name and a.default_faint is not None):
         ap.error("--run, --name and --default-faint are required")
     run = Path(a.run)
-    best = torch.load(run / "best.pt", weights_only=False)
-    model = from_state(best["model"], len(BRUSHES)).eval()
+    model = from_state(run_weights(run), len(BRUSHES)).eval()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / f"{a.name}.onnx"
     export_onnx(model, onnx_path)
     card_path = onnx_path.with_suffix(".json")
     old = json.loads(card_path.read_text()) if card_path.exists() else {}
-    train_args = best["args"]
+    train_args = torch.load(run / "last.pt", weights_only=False)["args"]
     stages = training_stages(run)
     card = {
         "name": a.name,

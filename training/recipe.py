@@ -1,7 +1,7 @@
 """The recipe of the model being made, as data (`training/recipe.json`), run by make:
 
     python -m training.recipe train    # every stage in order (resumable; finished ones skipped)
-    python -m training.recipe export   # the last stage's best weights -> models/<name>.onnx + card
+    python -m training.recipe export   # the last stage's weights (training.export.run_weights) -> models/<name>.onnx + card
     python -m training.recipe eval     # metrics into the card; real roughs (../shared) sheet and scores
 """
 from __future__ import annotations

@@ -10,8 +10,12 @@ Stops at the time budget or when the validation loss has not improved for `--pat
 validations. Re-running the same command resumes. `--init` starts a new run from another
 run's weights (fresh optimiser and learning-rate schedule): a second, lower-rate stage.
 `--adv-weight` adds the adversarial term (training/critic.py; its critic is saved in the
-checkpoints too), grown from 0 over a run's first ADV_RAMP steps while the critic learns;
-validation and `best.pt` stay on the per-pixel loss.
+checkpoints too), grown from 0 over a run's first ADV_RAMP steps while a new critic learns
+(a stage started from an adversarial stage's checkpoint takes its critic, trained, at full
+weight). `--ema` keeps an exponential moving average of the weights, validated and exported
+instead of the raw weights: an adversarial stage's weights oscillate (lineart-v15's checks
+flipped from one checkpoint to the next), and the per-pixel validation loss does not rank its
+checkpoints, so such a stage ships the average of its last weights, not `best.pt`.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from training.critic import Critic, critic_loss, passing_loss, window
@@ -38,9 +43,17 @@ VAL_SEED = 1_000_003  # validation pairs never share a seed with training pairs
 ADV_RAMP = 400  # steps over which the adversarial term grows from 0: an untrained critic's verdict is noise
 
 
-def adversarial_share(step: int) -> float:
-    """How much of `--adv-weight` applies at a run's step (0 at its start, all from ADV_RAMP on)."""
-    return min(1.0, step / ADV_RAMP)
+def adversarial_share(step: int, ramp: int = ADV_RAMP) -> float:
+    """How much of `--adv-weight` applies at a run's step: 0 at its start, all from `ramp` steps
+    on (ramp 0: a critic trained in an earlier stage, all at once)."""
+    return min(1.0, step / ramp) if ramp else 1.0
+
+
+def shipped_weights(checkpoint: dict) -> dict[str, torch.Tensor]:
+    """The network weights a checkpoint ships: the moving average where the stage kept one."""
+    if "ema" not in checkpoint:
+        return checkpoint["model"]
+    return {k.removeprefix("module."): v for k, v in checkpoint["ema"].items() if k != "n_averaged"}
 
 
 def _blue_plane(p) -> np.ndarray:
@@ -127,7 +140,7 @@ def validation_set(n: int, size: int) -> list[tuple[torch.Tensor, ...]]:
 
 
 @torch.no_grad()
-def validate(model: LineartNet, batches, weights: tuple[float, float, float]) -> float:
+def validate(model: torch.nn.Module, batches, weights: tuple[float, float, float]) -> float:
     """Mean loss over the batches; weights: loss_fn's (mark, gap, ghost)."""
     model.eval()
     total = 0.0
@@ -159,6 +172,8 @@ def parser() -> argparse.ArgumentParser:
                     help="extra loss weight on sketch marks beside the target's lines (see loss_fn)")
     ap.add_argument("--adv-weight", type=float, default=0.0,
                     help="weight of the adversarial term (training/critic.py); 0: none")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="decay of a moving average of the weights, validated and exported (e.g. 0.9995); 0: none")
     ap.add_argument("--stop-after", type=float,
                     help="end the stage after this many minutes (default: --minutes); the learning-rate "
                          "schedule still spans --minutes, so a stage cut short stays reproducible")
@@ -230,8 +245,8 @@ def main() -> None:
     critic_opt = torch.optim.Adam(critic.parameters(), lr=a.lr, betas=(0.5, 0.999)) if critic else None
     state: dict[str, Any] = {"step": 0, "seconds": 0.0, "best": math.inf, "since_best": 0, "code": code_version(),
                              "hardware": f"{os.cpu_count()}-core CPU, {'bf16 autocast' if native_bf16() else 'fp32'}"}
-    if (run / "last.pt").exists():
-        ck = torch.load(run / "last.pt", weights_only=False)
+    ck = torch.load(run / "last.pt", weights_only=False) if (run / "last.pt").exists() else None
+    if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         if critic is not None and critic_opt is not None and "critic" in ck:
@@ -242,6 +257,16 @@ def main() -> None:
     elif a.init:
         model.load_state_dict(initial_weights(a.init, model))
         print(f"starting from the weights in {a.init}", flush=True)
+        if critic is not None and a.init.endswith(".pt"):
+            earlier = torch.load(a.init, weights_only=False)
+            if "critic" in earlier:  # its verdicts are informed from the first step: no ramp
+                critic.load_state_dict(earlier["critic"])
+                state["ramp"] = 0
+                print("and the critic trained with them", flush=True)
+    # the average starts at the first step's weights (n_averaged 0), or resumes with its count
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(a.ema), use_buffers=True) if a.ema else None
+    if ema is not None and ck is not None and "ema" in ck:
+        ema.load_state_dict(ck["ema"])
     if _finished(state, a):
         print(f"{run} is finished (step {state['step']}); nothing to do", flush=True)
         return
@@ -261,11 +286,13 @@ def main() -> None:
         ck = {"model": model.state_dict(), "opt": opt.state_dict(), "state": state, "args": vars(a)}
         if critic is not None and critic_opt is not None:
             ck |= {"critic": critic.state_dict(), "critic_opt": critic_opt.state_dict()}
+        if ema is not None:
+            ck["ema"] = ema.state_dict()
         torch.save(ck, run / f"{name}.tmp")
         (run / f"{name}.tmp").replace(run / name)
 
     def validation() -> None:
-        v = validate(model, val, weights)
+        v = validate(model if ema is None else ema.module, val, weights)
         if v < state["best"]:
             state["best"], state["since_best"] = v, 0
             save("best.pt")
@@ -300,12 +327,14 @@ def main() -> None:
             critic_opt.step()
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16()):
                 p_loss = passing_loss(critic, sketch, fake, cond).float()
-            loss = loss + a.adv_weight * adversarial_share(state["step"]) * p_loss
+            loss = loss + a.adv_weight * adversarial_share(state["step"], state.get("ramp", ADV_RAMP)) * p_loss
             adversarial.append((c_loss.item(), p_loss.item()))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if ema is not None:
+            ema.update_parameters(model)
         now = time.time()
         state["seconds"] += now - t_last
         t_last = now
