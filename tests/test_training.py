@@ -103,6 +103,37 @@ def test_gaps_open_counts_the_paper_between_close_lines():
     assert gaps_open([compare(merged, target), compare(lone, lone)]) == 0.0
 
 
+def test_thin_coverage_scores_thin_lines_that_break_or_go_grey():
+    from training.metrics import thin_coverage
+    thick = np.ones((64, 64), np.float32)
+    thick[19:22, 8:56] = 0.0  # a 3 px line
+    solid, broken, grey = (np.ones((64, 64), np.float32) for _ in range(3))
+    solid[20:22, 8:56] = broken[20:22, 8:32] = 0.0  # 2 px: whole, half of it
+    grey[20:22, 8:56] = 0.6
+    assert thin_coverage(solid, thick) == 1.0 and thin_coverage(grey, thick) == 0.0
+    assert thin_coverage(broken, thick) == pytest.approx(0.5, abs=0.1)
+
+
+def test_real_roughs_sheet_and_scores(tmp_path):
+    """`training.real` on a folder with one rough and its clean drawing: a sheet row, the pair
+    scored against the clean drawing and the thin lines covered (a tidy rough: high on both)."""
+    from PIL import Image
+    clean = np.full((160, 192), 255, np.uint8)
+    clean[40:42, 20:170] = clean[60:140, 96:98] = 0
+    rough = clean.copy()
+    rough[rough == 0] = 90  # two pencil passes
+    rough[43, 20:170] = rough[60:140, 99] = 120
+    Image.fromarray(clean).save(tmp_path / "clean_t.png")
+    Image.fromarray(rough).save(tmp_path / "rough_t.png")
+    res = subprocess.run([sys.executable, "-m", "training.real", "--sheet", str(tmp_path / "s.png"), str(tmp_path)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    scores = json.loads(res.stdout[res.stdout.index("{"):])
+    assert scores["thin_coverage"]["rough_t"] > 0.9, scores
+    assert scores[str(tmp_path)]["rough_t"]["f1@2"] > 0.9, scores
+    assert Image.open(tmp_path / "s.png").height == 306  # one row
+
+
 def _cond() -> dict[str, np.ndarray]:
     return {"thickness": np.full((1, 1), 4, np.float32), "brush": np.eye(len(BRUSHES), dtype=np.float32)[2:3],
             "faint": np.full((1, 1), 0.3, np.float32)}

@@ -1,7 +1,8 @@
 """Real roughs, for looking and scoring only (never for training, never copied into the project):
 
 - a sheet of every rough in the given folders: rough | lineart at 2 px | at 3 px | the other
-  presets at 3 px (build/real-roughs.png);
+  presets at 3 px (build/real-roughs.png), and how much of each rough's 3 px lines its 2 px
+  lineart draws solid (`metrics.thin_coverage`: thin lines must be as solid as thick ones);
 - scores of the pencil roughs that come with a clean drawing of the same subject (drawn
   separately: resized to the rough, not pixel-aligned, so the scores are rough too), at the
   clean drawing's own line width, against a plain threshold of the flattened scan.
@@ -23,7 +24,7 @@ from smart_lineart.engine.model_card import load_card
 from smart_lineart.engine.preprocess import measure_levels
 from smart_lineart.engine.tiling import Engine
 from smart_lineart.settings import Settings
-from training.metrics import INK, compare, line_width
+from training.metrics import INK, compare, line_width, thin_coverage
 
 CELL = 300  # sheet cell height, px
 SPECK_PX = 20  # ink blobs smaller than this are specks
@@ -75,10 +76,11 @@ def _cell(img: np.ndarray) -> np.ndarray:
     return np.pad(np.asarray(small), 3, constant_values=150)
 
 
-def sheet(engine: Engine, folders: list[Path], path: Path) -> None:
-    """One row per rough: rough | first preset at 2 px and 3 px | the other presets at 3 px."""
+def sheet(engine: Engine, folders: list[Path], path: Path) -> dict[str, float]:
+    """One row per rough: rough | first preset at 2 px and 3 px | the other presets at 3 px.
+    Returns each rough's thin-line coverage (2 px against 3 px), and their mean."""
     brushes = engine.card.brushes
-    rows = []
+    rows, thin = [], {}
     for folder in folders:
         for src in sorted(folder.glob("*.png")):
             if src.name.startswith("clean_"):
@@ -86,11 +88,13 @@ def sheet(engine: Engine, folders: list[Path], path: Path) -> None:
             grey, blue = load_sketch(src)
             settings = [Settings(2.0, brushes[0]), Settings(3.0, brushes[0])] + [Settings(3.0, b) for b in brushes[1:]]
             outs = [engine.run(grey, s, blue=blue) for s in settings]
+            thin[src.stem] = round(thin_coverage(outs[0] / 255.0, outs[1] / 255.0), 3)
             rows.append(np.concatenate([_cell(a) for a in [grey, *outs]], axis=1))
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 0), (0, width - r.shape[1])), constant_values=255) for r in rows]
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.concatenate(rows, axis=0)).save(path)
+    return thin | {"mean": round(float(np.mean(list(thin.values()))), 3)}
 
 
 def main() -> None:
@@ -100,9 +104,10 @@ def main() -> None:
     ap.add_argument("--sheet", type=Path, default=Path("build/real-roughs.png"))
     a = ap.parse_args()
     engine = Engine(load_card(a.model))
-    sheet(engine, a.folders, a.sheet)
+    thin = sheet(engine, a.folders, a.sheet)
     print(f"real-roughs sheet: {a.sheet}")
-    print(json.dumps({str(f): score_pairs(engine, f) for f in a.folders if any(f.glob("clean_*.png"))}, indent=1))
+    print(json.dumps({"thin_coverage": thin} | {str(f): score_pairs(engine, f) for f in a.folders
+                                                 if any(f.glob("clean_*.png"))}, indent=1))
 
 
 if __name__ == "__main__":
