@@ -292,6 +292,33 @@ def test_ghost_weight_makes_a_pass_kept_beside_its_line_cost_more():
     assert loss_fn(ghost, target, image, ghost_weight=8.0) > 2 * loss_fn(elsewhere, target, image, ghost_weight=8.0)
 
 
+def test_shift_makes_a_solid_line_a_pixel_off_cheaper_than_a_grey_hedge():
+    """Exactly compared, a 2 px line drawn one pixel off costs more than a grey band over both
+    places: where the line's place is unsure the network draws grey. With `shift` the line a
+    pixel off costs what the exact line costs, while a fattened line and two close lines merged
+    into one cost what they did."""
+    from training.train import loss_fn
+    target = torch.ones(1, 1, 64, 64)
+    target[..., 20:22, 8:56] = 0.0
+    image = target.clone()
+    exact = torch.where(target < 0.5, -8.0, 8.0)
+    off, grey, fat = (torch.full_like(target, 8.0) for _ in range(3))
+    off[..., 21:23, 8:56] = -8.0
+    grey[..., 19:23, 8:56] = 0.0
+    fat[..., 19:23, 8:56] = -8.0
+    cost = {k: [float(loss_fn(z, target, image, 4, 8, 8, shift=s)) for s in (0, 1)]
+            for k, z in (("exact", exact), ("off", off), ("grey", grey), ("fat", fat))}
+    assert cost["off"][0] > 3 * cost["grey"][0], cost
+    assert cost["off"][1] == pytest.approx(cost["exact"][1]) and cost["off"][1] < cost["grey"][1] / 100, cost
+    assert cost["fat"][1] == pytest.approx(cost["fat"][0], rel=1e-4), cost
+    double = torch.ones(1, 1, 64, 64)
+    double[..., 20, 8:56] = double[..., 24, 8:56] = 0.0  # two lines 4 px apart
+    merged = torch.full_like(double, 8.0)
+    merged[..., 21:24, 8:56] = -8.0
+    kept = torch.where(double < 0.5, -8.0, 8.0)
+    assert loss_fn(merged, double, double, gap_weight=8, shift=1) > 100 * loss_fn(kept, double, double, gap_weight=8, shift=1)
+
+
 def test_output_levels_per_brush_from_export_flags():
     from training.export import output_levels
     lv = output_levels(["0.2,0.85", "pencil=0.1,0.95"])
