@@ -16,6 +16,7 @@ weight). `--ema` keeps an exponential moving average of the weights, validated a
 instead of the raw weights: an adversarial stage's weights oscillate (lineart-v15's checks
 flipped from one checkpoint to the next), and the per-pixel validation loss does not rank its
 checkpoints, so such a stage ships the average of its last weights, not `best.pt`.
+`--shift 1` lets each block of the output match the target a pixel off (see loss_fn).
 """
 from __future__ import annotations
 
