@@ -129,7 +129,6 @@ def test_spot_black_stays_filled(engine):
     assert (out[inside] < 0.35).mean() >= 0.95, f"only {(out[inside] < 0.35).mean():.2f} of the pupil is solid"
 
 
-@pytest.mark.xfail(reason="lineart-v4 and lineart-v5 draw two lines 4 px apart as one; issue 11", strict=True)
 def test_parallel_lines_stay_apart_and_passes_merge(engine):
     """Two confident lines 4 px apart stay two lines; two passes of one line 2 px apart become one."""
     from training.synth import _draw

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import ModelError
 
-DEFAULT_MODEL = "lineart-v5"
+DEFAULT_MODEL = "lineart-v17"
 
 
 @dataclass(frozen=True)
