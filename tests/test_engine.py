@@ -23,17 +23,27 @@ def test_tiled_equals_untiled(card, sketch, backend, thickness):
 
 
 def test_backends_agree(card, sketch):
+    """At one precision the two runtimes draw the same page."""
     if len(backends.installed_backends()) < 2:
         pytest.skip("needs both backends")
-    ov = Engine(card, "openvino", "CPU", whole_process=False).run(sketch)
+    ov = Engine(card, "openvino", "CPU", whole_process=False, precision="f32").run(sketch)
     ort = Engine(card, "onnxruntime", "CPU", whole_process=False).run(sketch)
     diff = np.abs(ov.astype(int) - ort)
-    # OpenVINO computes in bf16, ONNX Runtime in f32; the output levels stretch the difference,
-    # and the white point and the unsure-fragment cleanup are thresholds, so a barely grey pixel
-    # on one side can be paper on the other: allowed only that rarely and only that light
-    far = diff > 16
-    assert diff.mean() < 0.5 and np.percentile(diff, 99.9) <= 8, (diff.mean(), np.percentile(diff, 99.9))
-    assert far.mean() <= 1e-4 and np.minimum(ov, ort)[far].min(initial=255) >= 200, (far.sum(), diff.max())
+    assert diff.mean() < 0.05 and diff.max() <= 4, (diff.mean(), diff.max())
+
+
+def test_default_precision_stays_close_to_f32(card, sketch):
+    """OpenVINO computes in bf16 where the CPU does it natively (3x faster here). Rounding moves
+    edge pixels by up to ~18/255 after the output levels' stretch (lineart-v17; lineart-v5 ~5),
+    and now and then one fragment lands on the other side of the unsure-fragment cleanup's
+    threshold: allowed only that rarely."""
+    if "openvino" not in backends.installed_backends():
+        pytest.skip("needs OpenVINO")
+    default = Engine(card, "openvino", "CPU", whole_process=False)
+    f32 = Engine(card, "openvino", "CPU", whole_process=False, precision="f32").run(sketch)
+    diff = np.abs(default.run(sketch).astype(int) - f32)
+    assert diff.mean() < 0.5 and np.percentile(diff, 99.9) <= 16, (default.runner.precision, diff.mean(), np.percentile(diff, 99.9))
+    assert (diff > 32).mean() <= 2e-4, (default.runner.precision, (diff > 32).sum(), diff.max())
 
 
 @pytest.mark.parametrize("shape, value", [((1, 1), 255), ((1, 1), 0), ((200, 333), 255), ((7, 1000), 255)])
@@ -64,7 +74,7 @@ def test_progress_and_cancel_between_tiles(card, sketch):
 def test_tile_size_follows_memory_cap(card):
     engine = Engine(card)
     assert engine.fixed_mb >= rss_mb() * 0.9  # the CLI's cap is on the whole process
-    base = engine.fixed_mb + 2 * 8000 * 8000 / 2**20 + RESERVE_MB  # this process, sketch and result, headroom
+    base = engine.fixed_mb + (card.planes + 1) * 8000 * 8000 / 2**20 + RESERVE_MB  # this process, sketch planes and result, headroom
     engine.max_memory_mb = base + 1024
     big = engine.tile_core(8000, 8000)
     engine.max_memory_mb = base + 100
