@@ -472,3 +472,24 @@ def test_a_loose_sketchers_bundle_is_passes_apart_end_to_end_and_one_target_line
         target = synth.render_target(traced, 240, 1.5, synth.BRUSHES[0])[90:151, 110:131].mean(1)
         assert line_count(target < 0.5) == 1, (seed, np.round(target, 2))
     assert np.median(apart) >= 3.0 and np.median(stagger) >= 10.0, (np.round(apart, 1), np.round(stagger, 1))
+
+
+def test_a_tufts_lines_meet_at_the_root_and_part_as_two_lines():
+    """A tuft (Bee02's wing roots): 3-7 lines from one root, merged where they meet, and at a
+    third of their length apart by the ink width and 3 px, so the target has each line whole."""
+    from training.figures import Details, tuft
+    from training.metrics import line_count
+    from training.synth import BRUSHES, render_target
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        out = Details()
+        c = np.array([160.0, 160.0])
+        tuft(rng, c, 250.0, 2.0, out)
+        lines = [pts if np.hypot(*(pts[0] - c)) < np.hypot(*(pts[-1] - c)) else pts[::-1] for pts, _ in out.curves]
+        assert 3 <= len(lines) <= 7 and all(np.hypot(*(pts[0] - c)) < 5 for pts in lines), seed
+        target = render_target([(pts, False) for pts in lines], 320, 2.0, BRUSHES[0]) < 0.5
+        # a circle round the root at a third of the shortest line crosses each line once
+        r = min(len(pts) for pts in lines) / 3
+        t = np.linspace(0, 2 * np.pi, 2000, endpoint=False)
+        ring = target[np.round(c[1] + r * np.sin(t)).astype(int), np.round(c[0] + r * np.cos(t)).astype(int)]
+        assert line_count(np.roll(ring, -int(np.argmin(ring)))) == len(lines), seed

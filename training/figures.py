@@ -4,7 +4,9 @@
 - hair clumps: pointed locks whose borders run close and meet at the tips, with strands;
 - hatching: blush marks, shading and fabric ribs, parallel lines drawn once each, kept apart;
 - spot blacks: small filled shapes (shadows, buttons, pupils);
-- restrokes: a line gone over once more, lighter, parting and meeting again: one line.
+- restrokes: a line gone over once more, lighter, parting and meeting again: one line;
+- tufts: lines fanning out from one root (wing veins, a hair tuft, folds from a pinch),
+  each sketched with passes, crowded where they meet.
 
 What separates hatching from passes of one line is in the data: hatching lines are drawn
 once, confidently, evenly spaced, as dark as each other and tapered at both ends; passes
@@ -153,6 +155,25 @@ def hair(rng: np.random.Generator, c: np.ndarray, scale: float, thickness: float
         out.fills.append(Fill(resample(np.concatenate([under, under[:1]]))))
 
 
+def tuft(rng: np.random.Generator, c: np.ndarray, scale: float, thickness: float, out: Details) -> None:
+    """3-7 lines fanning out from one root (Bee02's wing roots, a tuft of hair): near the root
+    their passes crowd into one dark knot, where networks broke every line into dashes. An
+    inker draws each line whole, merged into a wedge where they are closer than the ink is
+    wide; they part to at least `thickness + 3` px within the first third."""
+    n = int(rng.integers(3, 8))
+    lengths = scale * rng.uniform(0.25, 0.6) * rng.uniform(0.7, 1.1, n)
+    # the angle between neighbours: apart by the ink and 3 px (+1 px for the roots' scatter)
+    # at a third of the shortest line
+    step = max(rng.uniform(0.12, 0.35), (thickness + 4) / (lengths.min() / 3))
+    ang = rng.uniform(0, 2 * np.pi) + (np.arange(n) - (n - 1) / 2) * step
+    bend = rng.normal(0, 0.25)
+    for a, ln in zip(ang, lengths):
+        root = c + rng.normal(0, 0.5, 2)  # the lines start almost, not exactly, at one point
+        d0, d1 = np.array([np.cos(a), np.sin(a)]), np.array([np.cos(a + bend), np.sin(a + bend)])
+        line = catmull_rom(np.stack([root, root + d0 * ln * 0.45, root + d0 * ln * 0.45 + d1 * ln * 0.55]), closed=False)
+        out.curves.append((line if rng.random() < 0.5 else line[::-1], False))
+
+
 def spot_black(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
     """A small filled blob or wedge, 5-40 px across."""
     r = rng.uniform(3, 20)
@@ -165,7 +186,7 @@ def spot_black(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
 
 def details(rng: np.random.Generator, size: int, scale: float, thickness: float) -> Details:
     """0-4 structured parts at random places of a `size` px drawing; besides, in 60% of drawings
-    a close double line and in 60% a line gone over once more (`restroke`). With doubles only
+    a close double line, in 60% a line gone over once more (`restroke`), in 40% a `tuft`. With doubles only
     among the parts (0.3 per drawing) networks merged every double 4-5 px apart at 1.5 px; with
     doubles alone added, they kept passes of one line apart as well."""
     out = Details()
@@ -173,6 +194,8 @@ def details(rng: np.random.Generator, size: int, scale: float, thickness: float)
         hatching(rng, rng.uniform(0.1, 0.9, 2) * size, thickness, out, "double")
     if rng.random() < 0.6:
         restroke(rng, rng.uniform(0.1, 0.9, 2) * size, out)
+    if rng.random() < 0.4:
+        tuft(rng, rng.uniform(0.1, 0.9, 2) * size, scale, thickness, out)
     for _ in range(rng.choice([0, 1, 2, 3, 4], p=[0.25, 0.3, 0.25, 0.12, 0.08])):
         c = rng.uniform(0.1, 0.9, 2) * size
         kind = rng.random()
