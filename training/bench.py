@@ -61,7 +61,8 @@ def cli(src: Path, *args: str) -> dict:
                        capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - t
     if r.returncode != 0:  # e.g. refused: the image cannot be decoded under the cap
-        return {"refused": r.stderr.strip().splitlines()[0]}
+        # the message names the input by its path: this machine's, so the table names the file
+        return {"refused": r.stderr.strip().splitlines()[0].replace(str(src), src.name)}
     return {"seconds": round(seconds, 2), "peak_rss_mb": round(float(r.stderr.split("peak")[-1]))}
 
 
