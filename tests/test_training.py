@@ -493,3 +493,26 @@ def test_a_tufts_lines_meet_at_the_root_and_part_as_two_lines():
         t = np.linspace(0, 2 * np.pi, 2000, endpoint=False)
         ring = target[np.round(c[1] + r * np.sin(t)).astype(int), np.round(c[0] + r * np.cos(t)).astype(int)]
         assert line_count(np.roll(ring, -int(np.argmin(ring)))) == len(lines), seed
+
+
+def test_tufts_scores_lines_drawn_whole_and_lines_left_out():
+    """The tufts metric counts a tuft's lines as drawn where the output has ink on them: all
+    ink scores 1, paper 0, and the sketch itself (its passes within a pixel of the traced
+    line) in between."""
+    from types import SimpleNamespace
+
+    from training.evaluate import tufts
+
+    class Fixed:
+        card = SimpleNamespace(default_faint=0.4)
+
+        def __init__(self, draw) -> None:
+            self.draw = draw
+
+        def run(self, grey, settings, blue=None):
+            return self.draw(grey)
+
+    assert tufts(Fixed(lambda g: np.zeros_like(g)), 3) == {"covered": 1.0, "lines_whole": 1.0}
+    assert tufts(Fixed(lambda g: np.full_like(g, 255)), 3) == {"covered": 0.0, "lines_whole": 0.0}
+    sketch = tufts(Fixed(lambda g: np.where(g < 200, 0, 255).astype(np.uint8)), 3)
+    assert 0.2 < sketch["covered"] < 1.0, sketch

@@ -22,7 +22,7 @@ from smart_lineart.engine.tiling import Engine
 from smart_lineart.settings import Settings
 from training import strokes_eval
 from training.curves import resample
-from training.figures import Details
+from training.figures import Details, tuft
 from training.metrics import (
     INK,
     compare,
@@ -229,6 +229,30 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
     return res
 
 
+def tufts(engine: Engine, n: int, size: int = 192, thickness: float = 2.0) -> dict:
+    """Lines fanning out from one root (`figures.tuft`: Bee02's wing roots), sketched by random
+    sketchers and inked at 2 px: the share of the traced lines' centre-line points with solid
+    ink within a pixel, and the share of lines drawn whole (no break over 3 px; their last 4 px
+    at either end, where passes overshoot or stop short, left out)."""
+    rng = np.random.default_rng(EVAL_SEED + 9)
+    covered, whole = [], []
+    for _ in range(n):
+        extra = Details()
+        tuft(rng, np.full(2, size / 2) + rng.normal(0, size / 20, 2), size * 0.7, thickness, extra)
+        sketch, traced = render_sketch(rng, [], [], size, engine.card.default_faint, sketch_style(rng), False, extra)
+        grey, blue = sketch_u8(sketch)
+        inked = dilate(engine.run(grey, Settings(thickness), blue=blue).astype(np.float32) / 255 < 0.5, 1)
+        for pts, _ in traced:
+            ix = np.clip(np.round(pts[4:-4]).astype(int), 0, size - 1)
+            on = inked[ix[:, 1], ix[:, 0]]
+            if not len(on):
+                continue
+            covered.append(float(on.mean()))
+            runs = np.diff(np.flatnonzero(np.diff(np.concatenate([[1], on.astype(np.int8), [1]]))))[::2]
+            whole.append(bool(runs.max(initial=0) <= 3))
+    return {"covered": round(float(np.mean(covered)), 3), "lines_whole": round(float(np.mean(whole)), 3)}
+
+
 FAINT_SWEEP = (0.35, 0.4, 0.45, 0.5, 0.55)
 
 
@@ -292,6 +316,7 @@ def main() -> None:
     res["construction_lines"] = guides(engine, a.n, a.size, blue=False)
     res["blue_guides"] = guides(engine, a.n, a.size, blue=True)
     res["close_lines"] = close_lines(engine, a.n)
+    res["tufts"] = tufts(engine, a.n)
     res["strokes"] = strokes_eval.measure(engine)
     res["faint_response"] = {"kept_share_by_darkness": faint_response(engine, a.n, a.size),
                              "default_faint": engine.card.default_faint}
