@@ -292,6 +292,26 @@ def test_ghost_weight_makes_a_pass_kept_beside_its_line_cost_more():
     assert loss_fn(ghost, target, image, ghost_weight=8.0) > 2 * loss_fn(elsewhere, target, image, ghost_weight=8.0)
 
 
+def test_unmarked_weight_makes_a_line_left_out_between_passes_cost_more():
+    """The line an inker draws between two passes, where the sketch has no mark: left out, it
+    costs more with `unmarked_weight` than a line left out where the sketch has it."""
+    from training.train import loss_fn
+    target = torch.ones(1, 1, 64, 64)
+    target[..., 20, 8:56] = 0.0  # traced between the passes at rows 17 and 23
+    target[..., 45, 8:56] = 0.0  # traced on its one pass
+    image = torch.ones(1, 1, 64, 64)
+    image[..., 17, 8:56] = image[..., 23, 8:56] = image[..., 45, 8:56] = 0.0
+    good = torch.where(target < 0.5, -8.0, 8.0)
+    between, on_pass = good.clone(), good.clone()
+    between[..., 20, 8:56] = 8.0
+    on_pass[..., 45, 8:56] = 8.0
+    weights = {"ghost_weight": 32.0, "mark_weight": 4.0}
+    assert loss_fn(between, target, image, **weights) == pytest.approx(float(loss_fn(on_pass, target, image, **weights)),
+                                                                        rel=1e-5)
+    assert loss_fn(between, target, image, unmarked_weight=16.0, **weights) > \
+        3 * loss_fn(on_pass, target, image, unmarked_weight=16.0, **weights)
+
+
 def test_shift_makes_a_solid_line_a_pixel_off_cheaper_than_a_grey_hedge():
     """Exactly compared, a 2 px line drawn one pixel off costs more than a grey band over both
     places: where the line's place is unsure the network draws grey. With `shift` the line a

@@ -113,7 +113,8 @@ def _shifted(z: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
 
 
 def loss_fn(z: torch.Tensor, target: torch.Tensor, image: torch.Tensor, mark_weight: float = 0.0,
-            gap_weight: float = 0.0, ghost_weight: float = 0.0, shift: int = 0) -> torch.Tensor:
+            gap_weight: float = 0.0, ghost_weight: float = 0.0, unmarked_weight: float = 0.0,
+            shift: int = 0) -> torch.Tensor:
     """On logits z. Cross-entropy keeps a gradient where the sigmoid saturates (pure L1 through
     a sigmoid collapses to an all-white page); L1 pulls uncertain pixels to a side instead of
     grey. A band of 2 px around the target's lines is weighted up, so the thin lines (a few %
@@ -129,6 +130,10 @@ def loss_fn(z: torch.Tensor, target: torch.Tensor, image: torch.Tensor, mark_wei
     `ghost_weight` weights up sketch marks 3-8 px beside a target line (a lighter pass the
     inker did not trace): drawn as a second line they cost what merging two close lines costs
     under `gap_weight`, so a network unsure between one line and two does not lean to two.
+    `unmarked_weight` weights up the target's ink where the sketch has no mark within a pixel:
+    the line an inker draws between a bundle's passes or across a break. Beside the ghost
+    weight, drawing on a pass there cost 7x what leaving the line out cost, so where the
+    network was unsure which it saw it left gaps (girl.png's hair, Bee02's wing roots).
     `shift` compares each SHIFT_BLOCK-px block of the output with the target at its best
     shift up, down, left or right by up to `shift` px (or none): a solid line one pixel off the target
     costs about nothing, where exactly it cost 4x a grey band over both places (0.81 vs 0.21
@@ -137,13 +142,15 @@ def loss_fn(z: torch.Tensor, target: torch.Tensor, image: torch.Tensor, mark_wei
     ink = (target < 0.5).float()
     near = F.max_pool2d(ink, kernel_size=5, stride=1, padding=2)
     w = 1.0 + 4.0 * near
-    if mark_weight or ghost_weight:
+    if mark_weight or ghost_weight or unmarked_weight:
         marks = F.max_pool2d((image[:, :1] < 0.9).float(), kernel_size=3, stride=1, padding=1)
     if mark_weight:
         w = w + mark_weight * marks * (1.0 - near)
     if ghost_weight:
         beside = F.max_pool2d(ink, kernel_size=17, stride=1, padding=8) * (1.0 - near)
         w = w + ghost_weight * marks * beside
+    if unmarked_weight:
+        w = w + unmarked_weight * ink * (1.0 - marks)
     if gap_weight:
         closed = 1.0 - F.max_pool2d(1.0 - F.max_pool2d(ink, kernel_size=7, stride=1, padding=3),
                                     kernel_size=7, stride=1, padding=3)
@@ -195,6 +202,8 @@ def parser() -> argparse.ArgumentParser:
                     help="extra loss weight on the paper between close lines of the target (see loss_fn)")
     ap.add_argument("--ghost-weight", type=float, default=0.0,
                     help="extra loss weight on sketch marks beside the target's lines (see loss_fn)")
+    ap.add_argument("--unmarked-weight", type=float, default=0.0,
+                    help="extra loss weight on the target's lines where the sketch has no mark (see loss_fn)")
     ap.add_argument("--shift", type=int, default=0,
                     help="px: compare the output with the target at its best shift per block, up to this (see loss_fn)")
     ap.add_argument("--adv-weight", type=float, default=0.0,
@@ -301,7 +310,7 @@ def main() -> None:
 
     val = validation_set(64, a.size)
     loss_of = functools.partial(loss_fn, mark_weight=a.mark_weight, gap_weight=a.gap_weight,
-                                ghost_weight=a.ghost_weight, shift=a.shift)
+                                ghost_weight=a.ghost_weight, unmarked_weight=a.unmarked_weight, shift=a.shift)
     loader = DataLoader(SyntheticPairs(a.seed, state["step"], a.size), batch_size=a.batch,
                         num_workers=a.workers, collate_fn=_collate, prefetch_factor=4 if a.workers else None,
                         persistent_workers=False)
