@@ -157,9 +157,10 @@ def hair(rng: np.random.Generator, c: np.ndarray, scale: float, thickness: float
 
 def tuft(rng: np.random.Generator, c: np.ndarray, scale: float, thickness: float, out: Details) -> None:
     """3-7 lines fanning out from one root (Bee02's wing roots, a tuft of hair): near the root
-    their passes crowd into one dark knot, where networks broke every line into dashes. An
-    inker draws each line whole, merged into a wedge where they are closer than the ink is
-    wide; they part to at least `thickness + 3` px within the first third."""
+    their passes crowd into one dark knot, where the networks broke lines into dashes (90 min
+    on tufts did not change that: lineart-v20). An inker draws each line whole, merged into a
+    wedge where they are closer than the ink is wide; they part to at least `thickness + 3` px
+    within the first third."""
     n = int(rng.integers(3, 8))
     lengths = scale * rng.uniform(0.25, 0.6) * rng.uniform(0.7, 1.1, n)
     # the angle between neighbours: apart by the ink and 3 px (+1 px for the roots' scatter)

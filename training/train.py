@@ -132,8 +132,8 @@ def loss_fn(z: torch.Tensor, target: torch.Tensor, image: torch.Tensor, mark_wei
     under `gap_weight`, so a network unsure between one line and two does not lean to two.
     `unmarked_weight` weights up the target's ink where the sketch has no mark within a pixel:
     the line an inker draws between a bundle's passes or across a break. Beside the ghost
-    weight, drawing on a pass there cost 7x what leaving the line out cost, so where the
-    network was unsure which it saw it left gaps (girl.png's hair, Bee02's wing roots).
+    weight, drawing on a pass there cost 7x what leaving the line out cost: the likely reason
+    the network leaves gaps where it is unsure which pass it sees (girl.png's hair at 2 px).
     `shift` compares each SHIFT_BLOCK-px block of the output with the target at its best
     shift up, down, left or right by up to `shift` px (or none): a solid line one pixel off the target
     costs about nothing, where exactly it cost 4x a grey band over both places (0.81 vs 0.21
