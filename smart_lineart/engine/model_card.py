@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import ModelError
 
-DEFAULT_MODEL = "lineart-v20"
+DEFAULT_MODEL = "lineart-v21"
 
 
 @dataclass(frozen=True)
