@@ -62,7 +62,9 @@ def test_presets_are_measurably_different(engine):
 
 def test_faint_lines_are_dropped_and_light_lines_kept(engine):
     """Default threshold: lines at <= 25% of the main strokes' darkness go, 50%+ ones stay."""
-    kept = faint_response(engine, 16, 320)  # lineart-v5 over 5 samples: <= 0.047 kept at 25%, >= 0.93 at 50%
+    # the card's sample (`make eval`): 36 drawings. Its first 16 alone put lineart-v21 at 0.118 kept
+    # at 25% (lineart-v20 0.088), the 36 at 0.065 (0.053): a few drawings' half-kept lines swing it
+    kept = faint_response(engine, 36, 320)
     assert kept["0.2"] <= 0.05 and kept["0.25"] <= 0.1, kept
     assert kept["0.5"] >= 0.85 and kept["0.7"] >= 0.9, kept
 
