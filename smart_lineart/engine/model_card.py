@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import ModelError
 
-DEFAULT_MODEL = "lineart-v21"
+DEFAULT_MODEL = "lineart-v22"
 
 
 @dataclass(frozen=True)
