@@ -201,9 +201,10 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
     """One line against two, as sketchers draw them, at 1.5 px: where the sketch has an intended
     double d px apart (each line drawn once, as dark as each other), the share of cross-sections
     drawn as two solid lines; where it has one line sketched in the sketcher's passes, or gone
-    over once more by a lighter pass that parts 3-7 px from it (`figures.restroke`), the share
-    drawn as one. A network that merges everything scores 0 and 1, one that splits everything 1
-    and less."""
+    over once more by a lighter pass that parts 3-7 px from it (`figures.restroke`), or drawn as
+    a bundle of 3-6 long passes by a loose sketcher (spread 2.4-3.6 px; girl.png's hair), the
+    share drawn as one. A network that merges everything scores 0 and 1, one that splits
+    everything 1 and less."""
     rng = np.random.default_rng(EVAL_SEED + 8)
     x = np.linspace(24.0, size - 24.0, 40)
     middle, cols = size // 2, range(size // 2 - 15, size // 2 + 16, 5)
@@ -211,9 +212,9 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
     def line(y: float) -> np.ndarray:
         return resample(np.stack([x, np.full_like(x, y)], 1))
 
-    def shares(count: int, extra: Details, curves: list | None = None) -> list[bool]:
-        sketch, _ = render_sketch(rng, curves or [], [], size, engine.card.default_faint, sketch_style(rng), False,
-                                  extra)
+    def shares(count: int, extra: Details, curves: list | None = None, style: dict | None = None) -> list[bool]:
+        sketch, _ = render_sketch(rng, curves or [], [], size, engine.card.default_faint, style or sketch_style(rng),
+                                  False, extra)
         grey, blue = sketch_u8(sketch)
         out = engine.run(grey, Settings(1.5), blue=blue).astype(np.float32) / 255
         return [line_count(out[middle - 12:middle + 13, c] < 0.5) == count for c in cols]
@@ -226,6 +227,9 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
     res["passes_as_one"] = round(float(np.mean(one)), 3)
     one = [s for _ in range(n) for s in shares(1, Details(restrokes=[line(middle)]))]
     res["restroke_as_one"] = round(float(np.mean(one)), 3)
+    one = [s for _ in range(n) for s in shares(1, Details(), [(line(middle), False)],
+                                                  dict(sketch_style(rng), spread=rng.uniform(2.4, 3.6), bundle=1.0))]
+    res["bundle_as_one"] = round(float(np.mean(one)), 3)
     return res
 
 
