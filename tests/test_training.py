@@ -336,7 +336,13 @@ def test_shift_makes_a_solid_line_a_pixel_off_cheaper_than_a_grey_hedge():
     merged = torch.full_like(double, 8.0)
     merged[..., 21:24, 8:56] = -8.0
     kept = torch.where(double < 0.5, -8.0, 8.0)
-    assert loss_fn(merged, double, double, gap_weight=8, shift=1) > 100 * loss_fn(kept, double, double, gap_weight=8, shift=1)
+    for s in (1, 2):
+        assert loss_fn(merged, double, double, gap_weight=8, shift=s) > 100 * loss_fn(kept, double, double, gap_weight=8, shift=s)
+    # shift 2, F1@2's tolerance: a line two pixels off costs what the exact one costs, three do not
+    off2, off3 = torch.full_like(target, 8.0), torch.full_like(target, 8.0)
+    off2[..., 22:24, 8:56] = off3[..., 23:25, 8:56] = -8.0
+    assert float(loss_fn(off2, target, image, 4, 8, 8, shift=2)) == pytest.approx(float(loss_fn(exact, target, image, 4, 8, 8, shift=2)))
+    assert loss_fn(off3, target, image, 4, 8, 8, shift=2) > 100 * loss_fn(exact, target, image, 4, 8, 8, shift=2)
 
 
 def test_output_levels_per_brush_from_export_flags():
