@@ -200,6 +200,10 @@ def _brush_layer(document, name: str, strokes: Strokes, where: tuple[int, int, i
     from .brush import paint
     x, y, w, h = where
     data = paint(_krita(), document, strokes, (w, h), progress, cancelled)
+    # paint() ends by showing the artist's view again, which takes clicks: a Cancel pressed
+    # there, after the last stroke, still leaves the document unchanged
+    if cancelled is not None and cancelled():
+        raise Cancelled()
     layer = document.createNode(name, "paintlayer")
     layer.setPixelData(data, x, y, w, h)
     return layer

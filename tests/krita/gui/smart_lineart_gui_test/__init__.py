@@ -373,16 +373,27 @@ class Scenario:
         self.window.activeView().setBrushSize(12.0)  # slower strokes: painting lasts long enough to cancel
         self.before_cancel = (names(self.doc), self.lineart().uniqueId(), len(self.k.documents()))
         self.progress.clear()
+        self.cancel_status = ""
+        # Cancel at the first event the window takes once painting has begun: polled from the
+        # step queue, an idle machine had painted everything (0.6 s) before the click came
+        self.canceller = QtCore.QTimer()
+        self.canceller.setInterval(0)
+
+        def cancel_when_painting() -> None:
+            if docker.status.text().startswith("Painting"):
+                self.canceller.stop()
+                self.cancel_status = docker.status.text()
+                docker.cancel_button.click()
+        self.canceller.timeout.connect(cancel_when_painting)
+        self.canceller.start()
         docker.run_button.click()
-        return lambda: docker.status.text().startswith("Painting") or docker.controller.job is None
+        return lambda: docker.controller.job is None
 
     def brush_cancel_click(self):
-        docker = self.docker()
         if not can_paint():
             return 0.1
-        self.cancel_status = docker.status.text()
-        docker.cancel_button.click()
-        return lambda: docker.controller.job is None
+        self.canceller.stop()
+        return 0.1
 
     def brush_cancel_check(self):
         docker = self.docker()
