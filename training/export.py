@@ -86,10 +86,11 @@ def training_stages(run: Path) -> list[dict]:
         earlier = json.loads(Path(init).with_suffix(".json").read_text())["training"]["stages"]
     else:
         earlier = training_stages(Path(init).parent) if init else []
-    best = torch.load(run / "best.pt", weights_only=False)
+    # stages before best_step was recorded hold a best.pt of their lowest validation loss
+    best = last["state"] if "best_step" in last["state"] else torch.load(run / "best.pt", weights_only=False)["state"]
     return earlier + [{"command": train_command(args), "seed": args["seed"], "steps": last["state"]["step"],
                        "minutes": round(last["state"]["seconds"] / 60, 1), "code": last["state"].get("code", "unknown"),
-                       "best_val_loss": round(best["state"]["best"], 5), "best_step": best["state"]["step"],
+                       "best_val_loss": round(best["best"], 5), "best_step": best.get("best_step", best["step"]),
                        "weights": "moving average at the last step" if "ema" in last else "best validation loss"}]
 
 

@@ -5,7 +5,7 @@
 
 Pairs are synthesised on the fly in worker processes (seeded per worker and per resume
 point, so a run is reproducible from its seed). The run folder holds `last.pt` (resume
-point, written every few minutes), `best.pt` (lowest validation loss) and `log.jsonl`.
+point, written every few minutes), `best.pt` (lowest validation loss; not with `--ema`) and `log.jsonl`.
 Stops at the time budget or when the validation loss has not improved for `--patience`
 validations. Re-running the same command resumes. `--init` starts a new run from another
 run's weights (fresh optimiser and learning-rate schedule): a second, lower-rate stage.
@@ -331,8 +331,9 @@ def main() -> None:
     def validation() -> None:
         v = validate(model if ema is None else ema.module, val, loss_of)
         if v < state["best"]:
-            state["best"], state["since_best"] = v, 0
-            save("best.pt")
+            state["best"], state["since_best"], state["best_step"] = v, 0, state["step"]
+            if ema is None:  # a moving-average stage ships its last average: no second 28 MB file
+                save("best.pt")
         else:
             state["since_best"] += 1
         rec = {"step": state["step"], "minutes": round(state["seconds"] / 60, 2),
@@ -385,7 +386,7 @@ def main() -> None:
             t_save = now
         if _finished(state, a):
             break
-    if not (run / "best.pt").exists():  # stopped before its first validation (a short budget on a slow machine)
+    if "best_step" not in state and not (run / "best.pt").exists():  # stopped before its first validation
         validation()
     save("last.pt")
     print(f"stopped at step {state['step']} after {state['seconds'] / 60:.1f} min; best val {state['best']:.4f}", flush=True)
