@@ -1,10 +1,13 @@
+import shutil
+
 import numpy as np
 import pytest
 
 from smart_lineart.engine import backends
 from smart_lineart.engine.memory import rss_mb
+from smart_lineart.engine.model_card import load_card
 from smart_lineart.engine.tiling import RESERVE_MB, Engine
-from smart_lineart.errors import Cancelled, MemoryCapError, SettingsError
+from smart_lineart.errors import BackendError, Cancelled, MemoryCapError, SettingsError
 from smart_lineart.settings import Settings
 
 TOL = 2  # of 255
@@ -105,3 +108,28 @@ def test_output_levels_apply_per_brush(card, sketch):
     # black point 0.2, white point 0.85: greys get darker or lighter along the curve
     expect = np.clip((raw[grey] / 255 - 0.2) / 0.65 * 255, 0, 255)
     assert np.abs(curved[grey] - expect).max() <= 2
+
+
+def test_auto_runs_a_model_openvino_cannot_compile_in_onnx_runtime(card, sketch, tmp_path, monkeypatch):
+    """A model OpenVINO fails to compile on the device (int8 kernels it lacks on some CPUs):
+    'auto' still runs it, in ONNX Runtime, as that backend alone would; a named backend reports
+    its own error."""
+    if set(backends.installed_backends()) != set(backends.BACKENDS):
+        pytest.skip("needs both backends")
+    for f in (card.path, card.path.with_suffix(".json")):  # a copy: runners stay cached per path
+        shutil.copy(f, tmp_path)
+    copy = load_card(tmp_path / card.path.name)
+    compile_model = backends._OpenVino.__post_init__
+
+    def refuse(self):
+        if self.model_path.parent == tmp_path.resolve():
+            raise RuntimeError("Check 'false' failed at src/plugins/intel_cpu: no kernel\nUnsupported node")
+        compile_model(self)
+
+    monkeypatch.setattr(backends._OpenVino, "__post_init__", refuse)
+    engine = Engine(copy, "auto", "CPU", whole_process=False)
+    assert engine.backend == "onnxruntime/CPU"
+    assert np.array_equal(engine.run(sketch), Engine(copy, "onnxruntime", "CPU", whole_process=False).run(sketch))
+    with pytest.raises(BackendError, match="openvino could not load .* Unsupported node"):
+        Engine(copy, "openvino", "CPU", whole_process=False)
+    assert Engine(card, "auto", "CPU", whole_process=False).backend == "openvino/CPU"  # others as before

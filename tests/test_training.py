@@ -405,13 +405,13 @@ def test_the_adversarial_term_grows_in_while_the_critic_learns():
 
 def test_a_stage_continues_the_critic_and_ships_its_moving_average(tmp_path):
     from training.export import run_weights, training_stages
-    base = [sys.executable, "-m", "training.train", "--minutes", "0.05", "--size", "64", "--batch", "2",
+    base = [sys.executable, "-m", "training.train", "--size", "64", "--batch", "2",
             "--workers", "0", "--val-every", "3", "--adv-weight", "0.05"]
     first, second = tmp_path / "first", tmp_path / "second"
-    subprocess.run(base + ["--run", str(first)], check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(base + ["--run", str(first), "--minutes", "0.05"], check=True, capture_output=True, cwd=ROOT)
     # patience out of reach: on an idle machine the tiny stage could stop on it and the resume add no step
     cmd = base + ["--run", str(second), "--init", str(first / "last.pt"), "--ema", "0.5", "--seed", "2", "--patience", "1000"]
-    res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    res = subprocess.run(cmd + ["--minutes", "0.15"], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
     assert "and the critic trained with them" in res.stdout
     ck = torch.load(second / "last.pt", weights_only=False)
@@ -419,8 +419,8 @@ def test_a_stage_continues_the_critic_and_ships_its_moving_average(tmp_path):
     shipped = run_weights(second)
     assert shipped.keys() == ck["model"].keys()
     assert any(not torch.equal(shipped[k], ck["model"][k]) for k in shipped)  # the average, not the last weights
-    res = subprocess.run(cmd[:-6] + ["--minutes", "0.1", "--ema", "0.5", "--seed", "2", "--patience", "1000"],  # resumed: the count goes on
-                         capture_output=True, text=True, cwd=ROOT)
+    more = ck["state"]["seconds"] / 60 + 0.01  # at least one step more, however slow the machine
+    res = subprocess.run(cmd + ["--minutes", f"{more}"], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0 and "resumed at step" in res.stdout, res.stderr
     again = torch.load(second / "last.pt", weights_only=False)
     assert int(again["ema"]["n_averaged"]) == again["state"]["step"] > ck["state"]["step"]

@@ -14,10 +14,11 @@ import json
 import subprocess
 from pathlib import Path
 
+import onnx
 import torch
 
 from smart_lineart import __version__
-from training import probe
+from training import probe, quantize
 from training.model import SIZE_MULTIPLE, LineartNet, from_state, macs_per_pixel, receptive_field
 from training.synth import BRUSHES, THICKNESS_RANGE
 from training.train import command as train_command
@@ -32,9 +33,16 @@ def export_onnx(model: LineartNet, path: Path) -> None:
     k = len(BRUSHES)
     args = (torch.ones(1, model.planes, 64, 64), torch.full((1, 1), 3.0), torch.eye(k)[:1], torch.full((1, 1), 0.3))
     image_axes = {2: "height", 3: "width"} | ({1: "planes"} if model.planes == 2 else {})
+    quantized = bool(quantize.layers(model))
+    if quantized:
+        quantize.freeze(model)
     torch.onnx.export(model, args, str(path), input_names=["image", "thickness", "brush", "faint"],
                       output_names=["lineart"], dynamic_axes={"image": image_axes, "lineart": {2: "height", 3: "width"}},
                       opset_version=17, dynamo=False)
+    if quantized:
+        graph = onnx.load(str(path))
+        quantize.int8_weights(graph)
+        onnx.save(graph, str(path))
 
 
 def runtimes() -> list[tuple[str, str]]:
@@ -171,6 +179,9 @@ def main() -> None:
                    "thickness": "float32 (1,1) px", "brush": "float32 (1,K) one-hot over brushes",
                    "faint": "float32 (1,1) in [0,1]"},
         "parameters": sum(p.numel() for p in model.parameters()),
+        **({"quantized": f"int8: {len(quantize.layers(model))} inner (transposed) convolutions on uint8 inputs "
+                         f"and per-channel int8 weights, trained so (training/quantize.py); "
+                         f"{', '.join(quantize.FLOAT_LAYERS)} in float"} if quantize.layers(model) else {}),
         "macs_per_pixel": macs_per_pixel(model),
         "data": "Synthetic only: random clean curves and structured parts (eyes with solid irises, hair locks, "
                 "hatching, spot blacks) rendered as rough sketches on varied paper and capture conditions by "

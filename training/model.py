@@ -149,9 +149,13 @@ def shape_of(state: dict[str, torch.Tensor]) -> tuple[tuple[int, ...], int]:
 
 
 def from_state(state: dict[str, torch.Tensor], n_brushes: int) -> LineartNet:
-    """The LineartNet of a checkpoint's state dict, whatever its widths and planes."""
+    """The LineartNet of a checkpoint's state dict, whatever its widths and planes, quantised
+    where the state is that of a quantised stage."""
+    from training import quantize
     widths, planes = shape_of(state)
     model = LineartNet(n_brushes, widths, planes)
+    if quantize.is_quantized(state):
+        quantize.prepare(model)
     model.load_state_dict(state)
     return model
 
@@ -161,10 +165,14 @@ def grow(state: dict[str, torch.Tensor], model: LineartNet) -> dict[str, torch.T
     the narrower one did (a 1-plane one: reading no blue). Added channels keep `model`'s random
     weights from the existing inputs, so they get gradients at once, but whatever reads them
     starts at zero and their FiLM at identity. A skip connection's concatenation and FiLM's
-    (gamma, beta) are two groups of channels that grow each on its own."""
+    (gamma, beta) are two groups of channels that grow each on its own. A quantised `model`
+    started from float weights keeps its ranges uncalibrated (training/quantize.py)."""
     modules = dict(model.named_modules())
     out: dict[str, torch.Tensor] = {}
     for name, new in model.state_dict().items():
+        if name not in state and name.endswith((".in_scale", ".in_zero")):
+            out[name] = new.clone()
+            continue
         old = state[name]
         if old.shape == new.shape:
             out[name] = old.clone()

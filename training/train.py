@@ -37,11 +37,14 @@ import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from training import quantize
 from training.critic import Critic, critic_loss, passing_loss, window
 from training.model import WIDTHS, LineartNet, conditions, grow
 from training.synth import BRUSHES, make_pair
 
 VAL_SEED = 1_000_003  # validation pairs never share a seed with training pairs
+CALIBRATION_SEED = 1_000_033  # nor do the pairs that calibrate a quantised stage's ranges
+CALIBRATION_PAIRS = 64
 ADV_RAMP = 400  # steps over which the adversarial term grows from 0: an untrained critic's verdict is noise
 
 
@@ -165,8 +168,8 @@ def loss_fn(z: torch.Tensor, target: torch.Tensor, image: torch.Tensor, mark_wei
     return blocks.amin(0).sum() * SHIFT_BLOCK ** 2 / w.sum()
 
 
-def validation_set(n: int, size: int) -> list[tuple[torch.Tensor, ...]]:
-    rng = np.random.default_rng(VAL_SEED)
+def validation_set(n: int, size: int, seed: int = VAL_SEED) -> list[tuple[torch.Tensor, ...]]:
+    rng = np.random.default_rng(seed)
     pairs = [make_pair(rng, size, brush=i % len(BRUSHES)) for i in range(n)]
     return [to_tensors(pairs[i:i + 8]) for i in range(0, n, 8)]
 
@@ -217,6 +220,9 @@ def parser() -> argparse.ArgumentParser:
                     help="image planes the network takes: 1 grey; 2 also the light blue the drop-out removed")
     ap.add_argument("--widths", default=",".join(map(str, WIDTHS)),
                     help="channels at 1/2, 1/4, 1/8, 1/16 resolution; a narrower --init grows into them")
+    ap.add_argument("--quantize", choices=quantize.MODES,
+                    help="train the inner convolutions as they run in int8 (training/quantize.py); ranges "
+                         "calibrated once at the stage's start, unless --init is quantised already")
     return ap
 
 
@@ -276,6 +282,8 @@ def main() -> None:
     run = Path(a.run)
     run.mkdir(parents=True, exist_ok=True)
     model = LineartNet(len(BRUSHES), tuple(int(w) for w in a.widths.split(",")), a.planes)
+    if a.quantize:
+        quantize.prepare(model)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
     critic = Critic(len(BRUSHES) + 2) if a.adv_weight else None
     critic_opt = torch.optim.Adam(critic.parameters(), lr=a.lr, betas=(0.5, 0.999)) if critic else None
@@ -299,6 +307,9 @@ def main() -> None:
                 critic.load_state_dict(earlier["critic"])
                 state["ramp"] = 0
                 print("and the critic trained with them", flush=True)
+    if a.quantize and not quantize.is_calibrated(model):
+        quantize.calibrate(model, validation_set(CALIBRATION_PAIRS, a.size, CALIBRATION_SEED))
+        print(f"calibrated the int8 ranges of {len(quantize.layers(model))} layers", flush=True)
     # the average starts at the first step's weights (n_averaged 0), or resumes with its count
     ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(a.ema), use_buffers=True) if a.ema else None
     if ema is not None and ck is not None and "ema" in ck:

@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import BackendError
+from ..log import LOG
 
 BACKENDS = ("openvino", "onnxruntime")
 DEVICES = ("CPU", "GPU", "NPU")
@@ -151,6 +152,10 @@ class _OnnxRuntime:
         pass  # no arena: ONNX Runtime frees a run's buffers itself
 
 
+class _CompileError(BackendError):
+    """A runtime could not load or compile a model on a device (another runtime may)."""
+
+
 def _check_inputs(names: set[str], outputs: int) -> None:
     if names != INPUTS or outputs != 1:
         raise BackendError(f"it takes {', '.join(sorted(names)) or 'nothing'} and gives {outputs} outputs; a lineart "
@@ -165,7 +170,7 @@ def _load(model_path: Path, backend: str, device: str, precision: str) -> Runner
     except BackendError as e:
         raise BackendError(f"{model_path.name} is not a lineart model: {e}") from e
     except Exception as e:  # the runtimes raise their own types (and raw bytes) for a corrupt file
-        raise BackendError(f"{backend} could not load {model_path.name} on {device}: {_plain(e)}") from e
+        raise _CompileError(f"{backend} could not load {model_path.name} on {device}: {_plain(e)}") from e
 
 
 def _plain(e: Exception) -> str:
@@ -182,4 +187,13 @@ def load(model_path: str | os.PathLike, backend: str = "auto", device: str = "au
     """The compiled model for this backend/device, loaded once per process. precision: force
     OpenVINO's ("f32", "bf16"; the export probe measures each); "": the device's default."""
     b, d = choose(backend, device)
-    return _load(Path(model_path).resolve(), b, d, precision)
+    path = Path(model_path).resolve()
+    try:
+        return _load(path, b, d, precision)
+    except _CompileError as e:
+        # 'auto' promises a run: OpenVINO lacks some kernels on some CPUs (int8 transposed
+        # convolutions where oneDNN is capped below AVX-512); ONNX Runtime computes them, slower
+        if backend != "auto" or b != "openvino" or "onnxruntime" not in installed_backends():
+            raise
+        LOG.warning("%s; running it in onnxruntime instead", e)
+        return _load(path, "onnxruntime", d if d in devices("onnxruntime") else "CPU", "")
