@@ -131,7 +131,19 @@ def test_real_roughs_sheet_and_scores(tmp_path):
     scores = json.loads(res.stdout[res.stdout.index("{"):])
     assert scores["thin_coverage"]["rough_t"] > 0.9, scores
     assert scores[str(tmp_path)]["rough_t"]["f1@2"] > 0.9, scores
+    found = scores["specks_at_px"]
+    assert found["widths"] == [1.5, 2.0, 3.0] and found["total"] == found["median"] == found["rough_t"], found
     assert Image.open(tmp_path / "s.png").height == 306  # one row
+
+
+def test_specks_are_small_ink_blobs_only():
+    from training.real import specks
+    page = np.ones((60, 80), np.float32)
+    page[10, 5:70] = 0.0  # a line: 65 px of ink
+    page[30:33, 30:33] = 0.0  # a 9 px dot
+    page[50:54, 60:64] = 0.3  # a 16 px grey blob, still ink
+    page[40:45, 10:15] = 0.0  # 25 px: a small mark, not a speck
+    assert specks(page) == 2
 
 
 def _cond() -> dict[str, np.ndarray]:

@@ -1,8 +1,9 @@
 """Real roughs, for looking and scoring only (never for training, never copied into the project):
 
 - a sheet of every rough in the given folders: rough | lineart at 2 px | at 3 px | the other
-  presets at 3 px (build/real-roughs.png), and how much of each rough's 3 px lines its 2 px
-  lineart draws solid (`metrics.thin_coverage`: thin lines must be as solid as thick ones);
+  presets at 3 px (build/real-roughs.png), how much of each rough's 3 px lines its 2 px
+  lineart draws solid (`metrics.thin_coverage`: thin lines must be as solid as thick ones), and
+  its specks at 1.5, 2 and 3 px;
 - scores of the pencil roughs that come with a clean drawing of the same subject (drawn
   separately: resized to the rough, not pixel-aligned, so the scores are rough too), at the
   clean drawing's own line width, against a plain threshold of the flattened scan.
@@ -76,11 +77,15 @@ def _cell(img: np.ndarray) -> np.ndarray:
     return np.pad(np.asarray(small), 3, constant_values=150)
 
 
-def sheet(engine: Engine, folders: list[Path], path: Path) -> dict[str, float]:
+SPECK_WIDTHS = (1.5, 2.0, 3.0)  # px: thin lines are where specks show most
+
+
+def sheet(engine: Engine, folders: list[Path], path: Path) -> dict[str, dict]:
     """One row per rough: rough | first preset at 2 px and 3 px | the other presets at 3 px.
-    Returns each rough's thin-line coverage (2 px against 3 px), and their mean."""
+    Returns each rough's thin-line coverage (2 px against 3 px) and their mean, and its specks
+    with the first preset at each of SPECK_WIDTHS, their totals and medians."""
     brushes = engine.card.brushes
-    rows, thin = [], {}
+    rows, thin, speck_counts = [], {}, {}
     for folder in folders:
         for src in sorted(folder.glob("*.png")):
             if src.name.startswith("clean_"):
@@ -89,12 +94,18 @@ def sheet(engine: Engine, folders: list[Path], path: Path) -> dict[str, float]:
             settings = [Settings(2.0, brushes[0]), Settings(3.0, brushes[0])] + [Settings(3.0, b) for b in brushes[1:]]
             outs = [engine.run(grey, s, blue=blue) for s in settings]
             thin[src.stem] = round(thin_coverage(outs[0] / 255.0, outs[1] / 255.0), 3)
+            by_width = {w: outs[0] if w == 2.0 else outs[1] if w == 3.0 else engine.run(grey, Settings(w, brushes[0]), blue=blue)
+                        for w in SPECK_WIDTHS}
+            speck_counts[src.stem] = [specks(by_width[w] / 255.0) for w in SPECK_WIDTHS]
             rows.append(np.concatenate([_cell(a) for a in [grey, *outs]], axis=1))
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 0), (0, width - r.shape[1])), constant_values=255) for r in rows]
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.concatenate(rows, axis=0)).save(path)
-    return thin | {"mean": round(float(np.mean(list(thin.values()))), 3)}
+    counts = np.array(list(speck_counts.values()))
+    return {"thin_coverage": thin | {"mean": round(float(np.mean(list(thin.values()))), 3)},
+            "specks_at_px": {"widths": list(SPECK_WIDTHS)} | speck_counts
+            | {"total": counts.sum(0).tolist(), "median": np.median(counts, 0).tolist()}}
 
 
 def main() -> None:
@@ -104,10 +115,10 @@ def main() -> None:
     ap.add_argument("--sheet", type=Path, default=Path("build/real-roughs.png"))
     a = ap.parse_args()
     engine = Engine(load_card(a.model))
-    thin = sheet(engine, a.folders, a.sheet)
+    looks = sheet(engine, a.folders, a.sheet)
     print(f"real-roughs sheet: {a.sheet}")
-    print(json.dumps({"thin_coverage": thin} | {str(f): score_pairs(engine, f) for f in a.folders
-                                                 if any(f.glob("clean_*.png"))}, indent=1))
+    print(json.dumps(looks | {str(f): score_pairs(engine, f) for f in a.folders if any(f.glob("clean_*.png"))},
+                     indent=1))
 
 
 if __name__ == "__main__":
