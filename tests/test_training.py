@@ -1,5 +1,6 @@
 """The training side: model size limits, ONNX export fidelity, reproducible data, resumable runs."""
 import json
+import shutil
 import subprocess
 import sys
 
@@ -125,12 +126,19 @@ def test_real_roughs_sheet_and_scores(tmp_path):
     rough[43, 20:170] = rough[60:140, 99] = 120
     Image.fromarray(clean).save(tmp_path / "clean_t.png")
     Image.fromarray(rough).save(tmp_path / "rough_t.png")
-    res = subprocess.run([sys.executable, "-m", "training.real", "--sheet", str(tmp_path / "s.png"), str(tmp_path)],
-                         capture_output=True, text=True, cwd=ROOT)
+    from smart_lineart.engine.model_card import load_card
+    model = tmp_path / "model"  # a copy, whose card the run writes into
+    model.mkdir()
+    for f in (load_card().path, load_card().path.with_suffix(".json")):
+        shutil.copy(f, model)
+    onnx_copy = model / load_card().path.name
+    res = subprocess.run([sys.executable, "-m", "training.real", "--model", str(onnx_copy), "--card",
+                          "--sheet", str(tmp_path / "s.png"), str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
-    scores = json.loads(res.stdout[res.stdout.index("{"):])
+    scores = json.loads(res.stdout[res.stdout.index("{"):res.stdout.rindex("}") + 1])
+    assert json.loads(onnx_copy.with_suffix(".json").read_text())["metrics"]["real_roughs"] == scores
     assert scores["thin_coverage"]["rough_t"] > 0.9, scores
-    assert scores[str(tmp_path)]["rough_t"]["f1@2"] > 0.9, scores
+    assert scores[tmp_path.name]["rough_t"]["f1@2"] > 0.9, scores
     found = scores["specks_at_px"]
     assert found["widths"] == [1.5, 2.0, 3.0] and found["total"] == found["median"] == found["rough_t"], found
     assert Image.open(tmp_path / "s.png").height == 306  # one row

@@ -113,12 +113,19 @@ def main() -> None:
     ap.add_argument("folders", nargs="+", type=Path)
     ap.add_argument("--model", help="model .onnx (default: the shipped default)")
     ap.add_argument("--sheet", type=Path, default=Path("build/real-roughs.png"))
+    ap.add_argument("--card", action="store_true", help="also write the numbers into the model card's metrics")
     a = ap.parse_args()
     engine = Engine(load_card(a.model))
     looks = sheet(engine, a.folders, a.sheet)
     print(f"real-roughs sheet: {a.sheet}")
-    print(json.dumps(looks | {str(f): score_pairs(engine, f) for f in a.folders if any(f.glob("clean_*.png"))},
-                     indent=1))
+    res = looks | {f.name: score_pairs(engine, f) for f in a.folders if any(f.glob("clean_*.png"))}
+    print(json.dumps(res, indent=1))
+    if a.card:
+        card_path = engine.card.path.with_suffix(".json")
+        card = json.loads(card_path.read_text())
+        card.setdefault("metrics", {})["real_roughs"] = res
+        card_path.write_text(json.dumps(card, indent=1) + "\n")
+        print(f"real-rough numbers written to {card_path}")
 
 
 if __name__ == "__main__":

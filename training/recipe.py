@@ -34,7 +34,7 @@ def commands(recipe: dict, step: str) -> list[list[str]]:
             raise SystemExit(f"{model} is not exported yet: make train, then make export")
         real = [str(f) for f in REAL_ROUGHS if f.is_dir()]  # looked at and scored, never trained on
         return [py + ["training.evaluate", "--model", model, "--card"]] + \
-            ([py + ["training.real", "--model", model, *real]] if real else [])
+            ([py + ["training.real", "--model", model, "--card", *real]] if real else [])
     raise SystemExit(f"unknown step {step!r}: train, export or eval")
 
 
