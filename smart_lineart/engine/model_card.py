@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import ModelError
 
-DEFAULT_MODEL = "lineart-v22"
+DEFAULT_MODEL = "lineart-v25"
 
 
 @dataclass(frozen=True)
