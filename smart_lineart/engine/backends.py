@@ -78,6 +78,23 @@ def choose(backend: str = "auto", device: str = "auto") -> tuple[str, str]:
     raise BackendError(f"device {device} is not available with {' or '.join(candidates)}")
 
 
+def int8_is_faster(backend: str = "auto", device: str = "auto") -> bool:
+    """Whether an int8 model runs faster than its float twin on what 'backend' and 'device'
+    resolve to: OpenVINO on a CPU that computes int8 but not bf16 natively (there OpenVINO's
+    float path is f32, at half bf16's speed)."""
+    b, d = choose(backend, device)
+    if (b, d) != ("openvino", "CPU"):
+        return False  # ONNX Runtime runs QDQ models slower than float ones
+    caps = _cpu_capabilities()
+    return "INT8" in caps and "BF16" not in caps
+
+
+@functools.cache
+def _cpu_capabilities() -> tuple[str, ...]:
+    import openvino as ov
+    return tuple(ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
+
+
 @dataclass
 class _OpenVino:
     name: str

@@ -24,7 +24,7 @@ from ..errors import Cancelled, MemoryCapError
 from ..settings import DEFAULTS, Settings
 from . import backends, cleanup
 from .memory import MB, rss_mb
-from .model_card import ModelCard
+from .model_card import ModelCard, int8_default, is_default
 from .preprocess import Levels, band_rows, bilinear, measure_levels, to_uint8
 
 TILE_STEP = 64  # px: tile sides are multiples of this
@@ -40,7 +40,10 @@ class Engine:
                  precision: str = ""):
         """whole_process: the cap is on this process's peak (the CLI); else on the engine's own
         work only (inside Krita, whose own memory is not the plugin's to budget).
-        precision: force the runtime's ("f32", "bf16"; for measuring), else its default."""
+        precision: force the runtime's ("f32", "bf16"; for measuring), else its default.
+        The default model runs as its int8 version where that is faster (`backends.int8_is_faster`)."""
+        if is_default(card) and backends.int8_is_faster(backend, device):
+            card = int8_default() or card
         self.card = card
         before = rss_mb()
         self.runner = backends.load(card.path, backend, device, precision)
