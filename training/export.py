@@ -34,7 +34,7 @@ def export_onnx(model: LineartNet, path: Path) -> None:
     args = (torch.ones(1, model.planes, 64, 64), torch.full((1, 1), 3.0), torch.eye(k)[:1], torch.full((1, 1), 0.3))
     image_axes = {2: "height", 3: "width"} | ({1: "planes"} if model.planes == 2 else {})
     quantized = bool(quantize.layers(model))
-    if quantized:
+    if quantized:  # weight scales as constants, then the weights stored as int8
         quantize.freeze(model)
     torch.onnx.export(model, args, str(path), input_names=["image", "thickness", "brush", "faint"],
                       output_names=["lineart"], dynamic_axes={"image": image_axes, "lineart": {2: "height", 3: "width"}},
@@ -152,6 +152,7 @@ def main() -> None:
         ap.error("--run, --name and --default-faint are required")
     run = Path(a.run)
     model = from_state(run_weights(run), len(BRUSHES)).eval()
+    quantized = quantize.layers(model)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / f"{a.name}.onnx"
@@ -179,9 +180,9 @@ def main() -> None:
                    "thickness": "float32 (1,1) px", "brush": "float32 (1,K) one-hot over brushes",
                    "faint": "float32 (1,1) in [0,1]"},
         "parameters": sum(p.numel() for p in model.parameters()),
-        **({"quantized": f"int8: {len(quantize.layers(model))} inner (transposed) convolutions on uint8 inputs "
+        **({"quantized": f"int8: {len(quantized)} inner (transposed) convolutions on uint8 inputs "
                          f"and per-channel int8 weights, trained so (training/quantize.py); "
-                         f"{', '.join(quantize.FLOAT_LAYERS)} in float"} if quantize.layers(model) else {}),
+                         f"{', '.join(quantize.FLOAT_LAYERS)} in float"} if quantized else {}),
         "macs_per_pixel": macs_per_pixel(model),
         "data": "Synthetic only: random clean curves and structured parts (eyes with solid irises, hair locks, "
                 "hatching, spot blacks) rendered as rough sketches on varied paper and capture conditions by "

@@ -154,10 +154,10 @@ def freeze(model: nn.Module) -> None:
         q.register_buffer("frozen_scale", q.weight_scale(), persistent=False)  # type: ignore[attr-defined]
 
 
-def int8_weights(model: onnx.ModelProto) -> int:
+def int8_weights(model: onnx.ModelProto) -> None:
     """Store each weight that a QuantizeLinear rounds with constant scale and zero point as the
     int8 values it rounds to, read by the DequantizeLinear after it (the form quantisation tools
-    write and OpenVINO reads as int8 weights; 4x smaller). Returns how many were stored."""
+    write and OpenVINO reads as int8 weights; 4x smaller)."""
     g = model.graph
     inits = {i.name: i for i in g.initializer}
     consts = {n.output[0]: n for n in g.node if n.op_type == "Constant"}
@@ -169,7 +169,6 @@ def int8_weights(model: onnx.ModelProto) -> int:
             return numpy_helper.to_array(consts[name].attribute[0].t)
         return None
 
-    stored = 0
     for node in [n for n in g.node if n.op_type == "QuantizeLinear"]:
         w, scale, zero = (value(i) for i in node.input)
         if w is None or scale is None or zero is None or w.ndim != 4:
@@ -182,10 +181,8 @@ def int8_weights(model: onnx.ModelProto) -> int:
         name = node.output[0]
         g.initializer.append(numpy_helper.from_array(q, name))
         g.node.remove(node)
-        stored += 1
     used = {i for n in g.node for i in n.input} | {o.name for o in g.output}
     for init in [i for i in g.initializer if i.name not in used]:
         g.initializer.remove(init)
     for node in [n for n in g.node if n.op_type == "Constant" and n.output[0] not in used]:
         g.node.remove(node)
-    return stored
