@@ -18,7 +18,7 @@ from .engine.memory import MB, steady_heap
 from .engine.model_card import available_models, load_card, models_dir
 from .engine.strokes import STROKE_BYTES_PER_PIXEL, extract
 from .engine.svg import to_svg
-from .engine.tiling import RESERVE_MB, Engine
+from .engine.tiling import RESERVE_MB, Engine, runs_as
 from .errors import Cancelled, MemoryCapError, OutputError, SettingsError, SmartLineartError, UsageError, by_ctrl_c
 from .settings import DEFAULTS, Settings
 
@@ -68,8 +68,10 @@ def _list(model_path: str | None) -> None:
     print(f"auto: {b} on {d}")
     print(f"models in {models_dir()}: {', '.join(p.stem for p in available_models()) or '(none)'}")
     info = load_card(model_path)
+    runs = runs_as(info)
     print(f"model {info.name}: brushes {', '.join(info.brushes)}; thickness {info.thickness_range[0]:g}-"
-          f"{info.thickness_range[1]:g} px; default faint {info.default_faint:g}")
+          f"{info.thickness_range[1]:g} px; default faint {info.default_faint:g}"
+          + (f"; runs as its int8 version {runs.name} here (faster on this CPU)" if runs is not info else ""))
 
 
 class _Progress:

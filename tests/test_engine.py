@@ -135,10 +135,11 @@ def test_auto_runs_a_model_openvino_cannot_compile_in_onnx_runtime(card, sketch,
     assert Engine(card, "auto", "CPU", whole_process=False).backend == "openvino/CPU"  # others as before
 
 
-def test_the_default_model_runs_in_int8_where_openvino_computes_f32(card, sketch, monkeypatch):
+def test_the_default_model_runs_in_int8_where_openvino_computes_f32(card, sketch, monkeypatch, capsys):
     """On a CPU that computes int8 but not bf16 natively (most laptops) the default model runs as
-    its int8 version, 2x faster there; with native bf16, with ONNX Runtime, or with another
-    model, as asked."""
+    its int8 version, 2x faster there, and --list says so; with native bf16, with ONNX Runtime,
+    or with another model, as asked."""
+    from smart_lineart import cli
     from smart_lineart.engine import model_card
     if "openvino" not in backends.installed_backends() or model_card.int8_default() is None:
         pytest.skip("needs OpenVINO and the int8 model")
@@ -146,6 +147,8 @@ def test_the_default_model_runs_in_int8_where_openvino_computes_f32(card, sketch
     monkeypatch.setattr(backends, "_cpu_capabilities", lambda: ("FP32", "INT8"))  # a laptop's
     laptop = Engine(card, "auto", "CPU", whole_process=False)
     assert laptop.card.name == model_card.DEFAULT_INT8_MODEL and laptop.runner.name == "openvino"
+    cli._list(None)
+    assert f"runs as its int8 version {model_card.DEFAULT_INT8_MODEL} here" in capsys.readouterr().out
     ours = Engine(card, "onnxruntime", "CPU", whole_process=False) if "onnxruntime" in backends.installed_backends() else None
     assert ours is None or ours.card.name == card.name
     assert Engine(card, "openvino", "CPU", whole_process=False).card.name == model_card.DEFAULT_INT8_MODEL
@@ -154,5 +157,7 @@ def test_the_default_model_runs_in_int8_where_openvino_computes_f32(card, sketch
     assert Engine(other, "openvino", "CPU", whole_process=False).card.name == other.name
     monkeypatch.setattr(backends, "_cpu_capabilities", lambda: ("FP32", "INT8", "BF16"))  # this kind of Xeon
     assert Engine(card, "auto", "CPU", whole_process=False).card.name == card.name
+    cli._list(None)
+    assert "int8" not in capsys.readouterr().out
     diff = np.abs(laptop.run(sketch).astype(int) - Engine(card, "openvino", "CPU", whole_process=False).run(sketch))
     assert diff.mean() < 2  # the int8 model draws what the float one does (of 255)

@@ -34,6 +34,14 @@ RESERVE_MB = 48  # band buffers, the tile's own copies beyond the measured activ
 _runner_mb: dict[int, tuple[float, float]] = {}
 
 
+def runs_as(card: ModelCard, backend: str = DEFAULTS.backend, device: str = DEFAULTS.device) -> ModelCard:
+    """The model the engine runs for `card`: the default model's int8 version where that is
+    faster (`backends.int8_is_faster`), else `card` itself."""
+    if is_default(card) and backends.int8_is_faster(backend, device):
+        return int8_default() or card
+    return card
+
+
 class Engine:
     def __init__(self, card: ModelCard, backend: str = DEFAULTS.backend, device: str = DEFAULTS.device,
                  max_memory_mb: float = DEFAULTS.max_memory_mb, tile: int | None = None, whole_process: bool = True,
@@ -41,10 +49,8 @@ class Engine:
         """whole_process: the cap is on this process's peak (the CLI); else on the engine's own
         work only (inside Krita, whose own memory is not the plugin's to budget).
         precision: force the runtime's ("f32", "bf16"; for measuring), else its default.
-        The default model runs as its int8 version where that is faster (`backends.int8_is_faster`)."""
-        if is_default(card) and backends.int8_is_faster(backend, device):
-            card = int8_default() or card
-        self.card = card
+        The default model runs as its int8 version where that is faster (`runs_as`)."""
+        self.card = card = runs_as(card, backend, device)
         before = rss_mb()
         self.runner = backends.load(card.path, backend, device, precision)
         if id(self.runner) not in _runner_mb:
