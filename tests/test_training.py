@@ -144,6 +144,21 @@ def test_real_roughs_sheet_and_scores(tmp_path):
     assert Image.open(tmp_path / "s.png").height == 306  # one row
 
 
+def test_a_clean_drawing_is_registered_onto_its_rough():
+    """The pencil pairs' clean drawings were drawn separately: shifted and scaled a little against
+    the rough. Registration finds the move from the rough's own lines and undoes it."""
+    from training.real import register
+    rough = np.full((200, 240), 255, np.uint8)
+    rough[50:52, 30:200] = rough[60:170, 120:122] = rough[150:152, 40:110] = 90  # pencil lines
+    clean = np.ones(rough.shape, np.float32)
+    clean[56:58, 23:193] = clean[66:176, 113:115] = clean[156:158, 33:103] = 0.0  # 6 px down, 7 px left
+    moved, how = register(clean, rough)
+    assert how == {"scale": 1.0, "dy": -6, "dx": 7}, how
+    assert (moved < 0.5).sum() == (clean < 0.5).sum() and ((moved < 0.5) <= (rough < 200)).all()
+    aligned, how = register(np.where(rough < 200, 0.0, 1.0).astype(np.float32), rough)
+    assert how == {"scale": 1.0, "dy": 0, "dx": 0}
+
+
 def test_specks_are_small_ink_blobs_only():
     from training.real import specks
     page = np.ones((60, 80), np.float32)

@@ -5,8 +5,10 @@
   lineart draws solid (`metrics.thin_coverage`: thin lines must be as solid as thick ones), and
   its specks at 1.5, 2 and 3 px;
 - scores of the pencil roughs that come with a clean drawing of the same subject (drawn
-  separately: resized to the rough, not pixel-aligned, so the scores are rough too), at the
-  clean drawing's own line width, against a plain threshold of the flattened scan.
+  separately: resized to the rough and then registered to it, a shift and a scale found on the
+  rough's own thresholded lines, so the model under test has no say in it; the drawings still
+  differ in places, so the scores are rough too), at the clean drawing's own line width,
+  against a plain threshold of the flattened scan.
 
     python -m training.real --model models/lineart-v5.onnx ../shared/real-pencil ../shared/validation
 """
@@ -22,13 +24,15 @@ from scipy import ndimage
 
 from smart_lineart.engine.imageio import load_grey, load_sketch
 from smart_lineart.engine.model_card import load_card
-from smart_lineart.engine.preprocess import measure_levels
+from smart_lineart.engine.preprocess import measure_levels, to_uint8
 from smart_lineart.engine.tiling import Engine
 from smart_lineart.settings import Settings
 from training.metrics import INK, compare, line_width, thin_coverage
 
 CELL = 300  # sheet cell height, px
 SPECK_PX = 20  # ink blobs smaller than this are specks
+SHIFT_PX = 16  # registration: the most a clean drawing is moved to meet its rough, each way
+SCALES = np.linspace(0.94, 1.06, 13)  # ... and the scales it is tried at (about the centre)
 
 
 def specks(img: np.ndarray) -> int:
@@ -47,6 +51,34 @@ def threshold_baseline(grey: np.ndarray) -> np.ndarray:
     return np.where(flat < 0.5, 0.0, 1.0).astype(np.float32)
 
 
+def register(clean: np.ndarray, grey: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+    """`clean` (float, white = 1, the rough's size) moved and scaled onto the lines of the rough
+    `grey` (uint8): the shift (up to SHIFT_PX) and scale (SCALES) that bring the clean lines
+    nearest the rough's thresholded ones (mean distance, capped). Returns it and the transform."""
+    h, w = clean.shape
+    near = np.minimum(ndimage.distance_transform_edt(threshold_baseline(grey) >= 0.5), 10.0)
+    ys, xs = np.nonzero(clean < 0.5)
+    if not ys.size:
+        return clean, {"scale": 1.0, "dy": 0, "dx": 0}
+    cy, cx = (h - 1) / 2, (w - 1) / 2
+    best = (float(near[ys, xs].mean()), 1.0, 0, 0)
+    for s in SCALES:
+        ry, rx = cy + (ys - cy) * s, cx + (xs - cx) * s
+        for dy in range(-SHIFT_PX, SHIFT_PX + 1):
+            y = np.rint(ry + dy).astype(int)
+            for dx in range(-SHIFT_PX, SHIFT_PX + 1):
+                x = np.rint(rx + dx).astype(int)
+                inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
+                cost = float(near[y[inside], x[inside]].sum() + 10.0 * (~inside).sum()) / ys.size
+                if cost < best[0] - 1e-9:
+                    best = (cost, float(s), dy, dx)
+    _, s, dy, dx = best
+    # output pixel q shows the clean pixel p with q = centre + s (p - centre) + shift
+    moved = ndimage.affine_transform(clean, np.eye(2) / s, offset=np.array([cy, cx]) - (np.array([cy, cx]) + [dy, dx]) / s,
+                                     order=1, cval=1.0)
+    return moved.astype(np.float32), {"scale": round(s, 3), "dy": dy, "dx": dx}
+
+
 def score_pairs(engine: Engine, folder: Path) -> dict:
     """Every rough_X.png with a clean_X.png: the metrics at the clean drawing's line width."""
     rows: dict[str, dict] = {}
@@ -59,15 +91,20 @@ def score_pairs(engine: Engine, folder: Path) -> dict:
         h, w = grey.shape
         clean = np.asarray(Image.fromarray(load_grey(clean_path)).resize((w, h), Image.Resampling.LANCZOS),
                            np.float32) / 255
-        width = float(np.clip(line_width(clean), *engine.card.thickness_range))
+        width = float(np.clip(line_width(clean), *engine.card.thickness_range))  # before resampling blurs it
+        clean, moved = register(clean, grey)
+        # flattened as the rough is (paper white, its main strokes black): resized down, a clean
+        # drawing's thin lines turn light grey, and its centre-line (the darker-than-half) breaks
+        clean = measure_levels(to_uint8(clean)).apply(to_uint8(clean), 0, 0)
         out = engine.run(grey, Settings(width), blue=blue).astype(np.float32) / 255
         base = threshold_baseline(grey)
         pick = ("f1@2", "precision@2", "recall@2", "chamfer", "skeleton_ratio")
-        rows[rough_path.stem] = {"width": round(width, 2)} | \
+        rows[rough_path.stem] = {"width": round(width, 2), "registered": moved} | \
             {k: round(v, 3) for k, v in compare(out, clean).items() if k in pick} | {"specks": specks(out)} | \
             {f"threshold_{k}": round(v, 3) for k, v in compare(base, clean).items() if k in ("f1@2", "chamfer")}
     if rows:
-        rows["mean"] = {k: round(float(np.mean([r[k] for r in rows.values()])), 3) for k in next(iter(rows.values()))}
+        rows["mean"] = {k: round(float(np.mean([r[k] for r in rows.values()])), 3) for k, v in next(iter(rows.values())).items()
+                        if not isinstance(v, dict)}
     return rows
 
 
