@@ -194,6 +194,26 @@ def faint_response(engine: Engine, n: int, size: int, faint: float | None = None
     return {f"{d:g}": round(float(np.mean(v)), 3) for d, v in kept.items()}
 
 
+THIN_PENS = (0.5, 0.8, 1.2)  # px: a tidy digital rough's pen widths
+
+
+def thin_passes(engine: Engine, n: int, size: int) -> dict:
+    """Tidy digital roughs drawn with one confident pass per line and a thin pen (Bee02.png's
+    wing veins), inked at 2 px: recall@2 and precision@2 per pen width. Anti-aliasing draws a
+    thin pen's lines light, yet they are intended; each width gets the same drawings."""
+    out: dict[str, dict[str, float]] = {}
+    for pen in THIN_PENS:
+        rng = np.random.default_rng(EVAL_SEED + 8)
+        rows = []
+        for _ in range(n):
+            style = dict(sketch_style(rng), passes=np.array([1.0, 0.0, 0.0, 0.0]), spread=0.2, fan=0.0, scratch=0.0,
+                         width=pen, bundle=0.0, overshoot=1.0, medium="digital")
+            p = make_pair(rng, size, brush=0, thickness=2.0, faint=engine.card.default_faint, style=style)
+            rows.append(compare(p.ink(engine, Settings(2.0)), p.target))
+        out[f"{pen:g}"] = {k: round(float(np.mean([r[k] for r in rows])), 3) for k in ("recall@2", "precision@2")}
+    return out
+
+
 CLOSE_SPACINGS = (4.0, 5.0, 6.0)
 
 
@@ -321,6 +341,7 @@ def main() -> None:
     res["blue_guides"] = guides(engine, a.n, a.size, blue=True)
     res["close_lines"] = close_lines(engine, a.n)
     res["tufts"] = tufts(engine, a.n)
+    res["thin_passes"] = thin_passes(engine, a.n, a.size)
     res["strokes"] = strokes_eval.measure(engine)
     res["faint_response"] = {"kept_share_by_darkness": faint_response(engine, a.n, a.size),
                              "default_faint": engine.card.default_faint}
