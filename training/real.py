@@ -92,10 +92,9 @@ def score_pairs(engine: Engine, folder: Path) -> dict:
         clean = np.asarray(Image.fromarray(load_grey(clean_path)).resize((w, h), Image.Resampling.LANCZOS),
                            np.float32) / 255
         width = float(np.clip(line_width(clean), *engine.card.thickness_range))  # before resampling blurs it
-        clean, moved = register(clean, grey)
         # flattened as the rough is (paper white, its main strokes black): resized down, a clean
         # drawing's thin lines turn light grey, and its centre-line (the darker-than-half) breaks
-        clean = measure_levels(to_uint8(clean)).apply(to_uint8(clean), 0, 0)
+        clean, moved = register(measure_levels(to_uint8(clean)).apply(to_uint8(clean), 0, 0), grey)
         out = engine.run(grey, Settings(width), blue=blue).astype(np.float32) / 255
         base = threshold_baseline(grey)
         pick = ("f1@2", "precision@2", "recall@2", "chamfer", "skeleton_ratio")
