@@ -62,21 +62,6 @@ def test_debris_is_on_the_page_not_in_the_target():
     assert pair.target.min() < 0.5  # the drawing itself is traced
 
 
-def test_tidy_sketchers_draw_each_line_once_with_a_thin_pen_and_it_is_traced():
-    """A share of sketchers (TIDY_SHARE) draw a digital rough with one thin confident pass per
-    line (Bee02.png's veins); their light, anti-aliased lines are still intended: in the target."""
-    from training.synth import TIDY_SHARE, sketch_style
-    rng = np.random.default_rng(8)
-    styles = [sketch_style(rng) for _ in range(400)]
-    tidy = [s for s in styles if "medium" in s]
-    assert abs(len(tidy) / len(styles) - TIDY_SHARE) < 0.05
-    assert all(s["passes"][0] >= 0.85 and s["width"] <= 1.0 and s["medium"] in ("digital", "transparent")
-               and s["scratch"] == 0.0 for s in tidy)
-    pair = make_pair(rng, 160, thickness=2.0, style=tidy[0])
-    sketch_ink, target_ink = pair.grey < 200, pair.target < 0.5
-    assert sketch_ink.any() and target_ink.sum() > 0.5 * sketch_ink.sum()
-
-
 def test_thin_passes_scores_a_thin_pen_rough(card):
     """`evaluate.thin_passes`: recall and precision at 2 px of tidy one-pass roughs per pen width;
     the shipped model keeps nearly all of a 1.2 px pen's lines (lineart-v25: 0.97)."""

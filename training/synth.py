@@ -32,7 +32,6 @@ FAINT_RANGE = (0.15, 0.55)
 DEFAULT_FAINT = 0.45  # the threshold the example page's construction lines are drawn under (a card's default_faint is per model)
 PENCIL_INK = 0.7  # darkness of the pencil preset's lines (lighter grey than ink)
 SS = 4  # supersampling factor for anti-aliased rendering
-TIDY_SHARE = 0.15  # sketchers who draw each line once with a thin pen (`sketch_style`)
 
 
 @dataclass
@@ -348,11 +347,6 @@ def sketch_style(rng) -> dict:
         # from intended close lines (hatching in `render_sketch`: one darkness, evenly spaced)
         "pass_darkness": (0.65, 0.88) if rng.random() < 0.6 else (0.88, 1.0),
     }
-    if rng.random() < TIDY_SHARE:  # a tidy digital rough: one confident pass per line with a thin
-        # pen (Bee02.png's wing veins: 1 px, dark), which anti-aliasing draws light: intended all the
-        # same (lineart-v25 keeps 0.80 of them at 0.5 px, 0.96 at 0.8 px: `evaluate.thin_passes`)
-        style.update(passes=np.array([0.85, 0.15, 0.0, 0.0]), spread=rng.uniform(0.1, 0.4), fan=0.0, scratch=0.0,
-                     width=rng.uniform(0.4, 1.0), medium=str(rng.choice(["digital", "transparent"])))
     # share of a loose sketcher's lines drawn as a bundle of passes (`render_sketch`)
     style["bundle"] = rng.uniform(0.0, 0.7) if style["spread"] >= 1.2 else 0.0
     return style
@@ -415,6 +409,7 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
     if rng.random() < 0.6:
         strokes += _debris(rng, size)
     ink = _draw(strokes, size, ss=3)
+    # a style may fix the medium (`evaluate.thin_passes`: a tidy digital rough); the draw is made anyway
     medium = style.get("medium", rng.choice(["pencil", "digital", "transparent"], p=[0.5, 0.3, 0.2]))
     strength = rng.uniform(0.25, 0.85) if medium == "pencil" else rng.uniform(0.5, 1.0)
     if medium == "pencil":
