@@ -64,7 +64,7 @@ def test_debris_is_on_the_page_not_in_the_target():
 
 def test_thin_passes_scores_a_thin_pen_rough(card):
     """`evaluate.thin_passes`: recall and precision at 2 px of tidy one-pass roughs per pen width;
-    the shipped model keeps nearly all of a 1.2 px pen's lines (lineart-v25: 0.97)."""
+    the shipped model keeps nearly all of a 1.2 px pen's lines (lineart-v25: 0.98)."""
     from smart_lineart.engine.tiling import Engine
     from training.evaluate import THIN_PENS, thin_passes
     res = thin_passes(Engine(card, whole_process=False), 3, 192)
