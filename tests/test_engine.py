@@ -119,14 +119,18 @@ def test_auto_runs_a_model_openvino_cannot_compile_in_onnx_runtime(card, sketch,
     for f in (card.path, card.path.with_suffix(".json")):  # a copy: runners stay cached per path
         shutil.copy(f, tmp_path)
     copy = load_card(tmp_path / card.path.name)
-    compile_model = backends._OpenVino.__post_init__
+    compile_model = backends._OpenVino._compile
 
-    def refuse(self):
-        if self.model_path.parent == tmp_path.resolve():
+    class Refusing:
+        def compile_model(self, *args):
             raise RuntimeError("Check 'false' failed at src/plugins/intel_cpu: no kernel\nUnsupported node")
-        compile_model(self)
 
-    monkeypatch.setattr(backends._OpenVino, "__post_init__", refuse)
+    def refuse(self, cond, shape):
+        if self.model_path.parent == tmp_path.resolve():
+            self._core = Refusing()
+        return compile_model(self, cond, shape)
+
+    monkeypatch.setattr(backends._OpenVino, "_compile", refuse)
     engine = Engine(copy, "auto", "CPU", whole_process=False)
     assert engine.backend == "onnxruntime/CPU"
     assert np.array_equal(engine.run(sketch), Engine(copy, "onnxruntime", "CPU", whole_process=False).run(sketch))

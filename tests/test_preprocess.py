@@ -76,3 +76,25 @@ def test_levels_apply_is_the_same_on_windows():
     lv = measure_levels(grey)
     whole = lv.apply(grey, 0, 0)
     np.testing.assert_allclose(lv.apply(grey[17:40, 23:70], 17, 23), whole[17:40, 23:70], atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_main_ink_is_measured_on_every_pixel_that_can_be_ink(seed):
+    """measure_levels only measures pixels dark enough to be ink against the lightest paper
+    they may lie on: the main strokes' darkness is that of measuring every pixel, on shadowed,
+    tinted and blank-ish pages, pencil light or dark."""
+    from smart_lineart.engine import preprocess
+    rng = np.random.default_rng(seed)
+    h, w = 300, 420
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    paper = rng.uniform(0.5, 1.0) - rng.uniform(0, 0.4) * (xx / w) * (yy / h)  # a shadow in a corner
+    ink = rng.uniform(0.05, 0.9) * (rng.random((h, w)) < rng.uniform(0.01, 0.3))
+    if seed >= 4:  # a hard shadow's edge, across or down; light pencil only where the paper turns
+        across, edge = (xx, w / 2) if seed == 4 else (yy, h / 2)
+        paper = np.where(across < edge, 0.4, 1.0)
+        ink = 0.15 * ((np.abs(across - edge) < 40) & (rng.random((h, w)) < 0.5))
+    grey = to_uint8(np.clip(paper * (1 - ink) + rng.normal(0, 0.02, (h, w)), 0, 1))
+    lv = measure_levels(grey)
+    darkness = 1.0 - preprocess.Levels(lv.background, 1.0).apply(grey, 0, 0)
+    hist = np.bincount((darkness * 255.0).astype(np.uint8).ravel(), minlength=256)
+    assert lv.ink == preprocess._main_ink_darkness(hist)

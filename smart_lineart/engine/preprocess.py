@@ -17,8 +17,10 @@ BLUE_RATIO = 1.03  # blue/red above this starts fading
 DEEP_BLUE_RATIO = 2.5  # blue/red above this is a deep blue pen or pencil pressed hard: kept
 BLUE_RAMP = 0.15
 BLOCK = 16  # background is estimated per BLOCK x BLOCK cell, then smoothed
+INK_FLOOR = 26  # darkness * 255 under this (0.1) is paper, noise, the faintest anti-aliasing: not ink
 MIN_INK_DARKNESS = 0.2  # below this the page is treated as (nearly) blank: no contrast boost
 BAND_PIXELS = 1 << 19  # pixels converted to float at a time: memory stays flat on any page shape
+CHUNK_PIXELS = 1 << 15  # pixels normalised at a time: a chunk's float buffers stay in the CPU's cache
 MIN_PAPER = 0.05  # darkness is measured against at least this paper brightness: a uniformly
 # black image is blank paper, not solid ink
 
@@ -96,20 +98,34 @@ class Levels:
     background: np.ndarray  # (ceil(H/BLOCK), ceil(W/BLOCK)) float32
     ink: float
 
-    def apply(self, grey_u8: np.ndarray, y0: int, x0: int) -> np.ndarray:
-        """Normalise a window of the grey image whose top-left pixel is (y0, x0).
+    def apply(self, grey_u8: np.ndarray, y0: int, x0: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Normalise a window of the grey image whose top-left pixel is (y0, x0), into `out`
+        (float32, the window's shape; default: a new array).
 
-        Pointwise given the statistics, so tiles normalise exactly like the whole image.
+        Pointwise given the statistics, so tiles normalise exactly like the whole image. Works
+        in chunks of CHUNK_PIXELS, whose buffers stay in the CPU's cache between the passes.
         """
         h, w = grey_u8.shape
-        bg = bilinear(self.background, y0, x0, h, w)
-        x = grey_u8.astype(np.float32)  # in place from here on: two window-sized float buffers
-        x *= -1.0 / 255.0
-        x += bg  # paper - pixel
-        x /= np.maximum(bg, MIN_PAPER, out=bg)  # darkness relative to the paper
-        x *= -1.0 / self.ink
-        x += 1.0  # 1 - darkness / ink
-        return np.clip(x, 0.0, 1.0, out=x)
+        if out is None:
+            out = np.empty((h, w), np.float32)
+        rows = max(CHUNK_PIXELS // max(w, 1), 1)
+        columns = _Columns(self.background, y0, x0, h, w)
+        buffer = np.empty((min(rows, h), w), np.float32)
+        for y in range(0, h, rows):
+            x = out[y:y + rows]
+            bg = buffer[:x.shape[0]]
+            columns.rows(y, bg)
+            self._normalise(grey_u8[y:y + rows], bg, x)
+        return out
+
+    def _normalise(self, grey_u8: np.ndarray, bg: np.ndarray, out: np.ndarray) -> None:
+        """1 - darkness / ink of pixels on paper `bg` (which it overwrites), into `out`."""
+        np.multiply(grey_u8, np.float32(-1.0 / 255.0), out=out)
+        out += bg  # paper - pixel
+        out /= np.maximum(bg, MIN_PAPER, out=bg)  # darkness relative to the paper
+        out *= np.float32(-1.0 / self.ink)
+        out += 1.0  # 1 - darkness / ink
+        np.clip(out, 0.0, 1.0, out=out)
 
 
 def band_rows(width: int, multiple: int = 1) -> int:
@@ -126,10 +142,26 @@ def measure_levels(grey_u8: np.ndarray) -> Levels:
     rows = band_rows(w, BLOCK)
     background = _smooth(_block_paper(grey_u8, rows))
     paper_only = Levels(background, 1.0)  # normalised by paper alone: 1 - darkness
-    hist = np.zeros(256, dtype=np.int64)
+    hist = np.zeros(256, dtype=np.int64)  # of darkness * 255, from INK_FLOOR on
+    chunk = max(CHUNK_PIXELS // max(w, 1), 1)
     for y0 in range(0, h, rows):
-        darkness = 1.0 - paper_only.apply(grey_u8[y0:y0 + rows], y0, 0)
-        hist += np.bincount((darkness * 255.0).astype(np.uint8).ravel(), minlength=256)
+        band = grey_u8[y0:y0 + rows]
+        columns = _Columns(background, y0, 0, band.shape[0], w)
+        # only pixels that can reach INK_FLOOR against the lightest paper they may lie on count
+        light = columns.lightest()
+        limit = 255.0 * (light - INK_FLOOR / 255.0 * np.maximum(light, MIN_PAPER)) + 1.0
+        maybe = np.empty((min(chunk, band.shape[0]), w), bool)
+        for c in range(0, band.shape[0], chunk):
+            n = min(chunk, band.shape[0] - c)
+            for a, b in columns.groups(c, n):
+                np.less_equal(band[c + a:c + b], limit[columns.yl[c + a]], out=maybe[a:b])
+            ys, xs = np.nonzero(maybe[:n])
+            ys += c
+            x = np.empty(ys.shape, np.float32)
+            paper_only._normalise(band[ys, xs], columns.at(ys, xs), x)
+            np.subtract(1.0, x, out=x)  # darkness
+            x *= 255.0
+            hist += np.bincount(x.astype(np.uint8), minlength=256)
     return Levels(background, _main_ink_darkness(hist))
 
 
@@ -145,7 +177,8 @@ def _block_paper(grey_u8: np.ndarray, band_rows: int) -> np.ndarray:
         cells = padded.reshape(padded.shape[0] // BLOCK, BLOCK, bw, BLOCK).transpose(0, 2, 1, 3)
         cells = cells.reshape(cells.shape[0], bw, BLOCK * BLOCK)
         k = int(BLOCK * BLOCK * 0.8)
-        out[y0 // BLOCK:y0 // BLOCK + cells.shape[0]] = np.partition(cells, k, axis=2)[:, :, k]
+        # a stable sort of uint8 is a radix sort: 5x faster here than np.partition's selection
+        out[y0 // BLOCK:y0 // BLOCK + cells.shape[0]] = np.sort(cells, axis=2, kind="stable")[:, :, k]
     return out / 255.0
 
 
@@ -174,7 +207,7 @@ def _box(a: np.ndarray, r: int) -> np.ndarray:
 def _main_ink_darkness(hist: np.ndarray) -> float:
     """Darkness of the main strokes: the 90th percentile of clearly inked pixels."""
     ink = hist.copy()
-    ink[:26] = 0  # darkness < 0.1: paper, noise, the faintest anti-aliasing
+    ink[:INK_FLOOR] = 0
     total = ink.sum()
     if total == 0:
         return 1.0
@@ -185,18 +218,55 @@ def _main_ink_darkness(hist: np.ndarray) -> float:
 def bilinear(cells: np.ndarray, y0: int, x0: int, h: int, w: int, cell: int = BLOCK) -> np.ndarray:
     """Upsample: values of `cell` x `cell` cells interpolated at the pixel centres of the
     window (y0, x0, h, w); separable, so only the result is window-sized."""
-    def weights(start: int, n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pos = np.clip((np.arange(start, start + n, dtype=np.float32) + 0.5) / cell - 0.5, 0, size - 1)
-        lo = np.minimum(pos.astype(np.int64), max(size - 2, 0))
-        return lo, np.minimum(lo + 1, size - 1), pos - lo
+    out = np.empty((h, w), np.float32)
+    _Columns(cells, y0, x0, h, w, cell).rows(0, out)
+    return out
 
-    ch, cw = cells.shape
-    xl, xh, fx = weights(x0, w, cw)
-    yl, yh, fy = weights(y0, h, ch)
-    cells = cells[yl.min():yh.max() + 1]  # only the rows this window needs
-    yl, yh = yl - yl.min(), yh - yl.min()
-    rows = cells[:, xl] * (1 - fx) + cells[:, xh] * fx  # (rows needed, w)
-    out = rows[yl]
-    out *= (1 - fy)[:, None]
-    out += rows[yh] * fy[:, None]
-    return out.astype(np.float32, copy=False)
+
+class _Columns:
+    """`bilinear` in two steps: across the columns once, on the cell rows a window needs, then
+    down the rows a chunk at a time (`rows`)."""
+
+    def __init__(self, cells: np.ndarray, y0: int, x0: int, h: int, w: int, cell: int = BLOCK):
+        ch, cw = cells.shape
+        xl, xh, fx = _weights(x0, w, cw, cell)
+        self.yl, self.yh, self.fy = _weights(y0, h, ch, cell)
+        top = self.yl.min()
+        cells = cells[top:self.yh.max() + 1]  # only the rows this window needs
+        self.yl, self.yh = self.yl - top, self.yh - top
+        self.left, self.right = cells[:, xl], cells[:, xh]  # (cell rows needed, w)
+        self.blended = self.left * (1 - fx) + self.right * fx
+
+    def groups(self, y: int, n: int) -> list[tuple[int, int]]:
+        """Rows y..y+n as runs (from, to; relative to y) that lie between the same two cell rows."""
+        yl = self.yl[y:y + n]
+        starts = np.flatnonzero(np.diff(yl, prepend=-1))
+        return list(zip(starts.tolist(), np.append(starts[1:], yl.size).tolist()))
+
+    def rows(self, y: int, out: np.ndarray) -> None:
+        """The window's rows y.. into `out` (as many as it has)."""
+        for a, b in self.groups(y, out.shape[0]):  # a run's rows blend the same two rows alike
+            lo, hi = self.blended[self.yl[y + a]], self.blended[self.yh[y + a]]
+            np.multiply(self.fy[y + a:y + b, None], hi - lo, out=out[a:b])
+            out[a:b] += lo
+
+    def lightest(self) -> np.ndarray:
+        """Per needed cell row and pixel column, the most any value interpolated between that
+        cell row and the next can be."""
+        light = np.maximum(self.left, self.right)
+        light[:-1] = np.maximum(light[:-1], light[1:])
+        return light
+
+    def at(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """The values at scattered pixels (window coordinates), computed as `rows` does."""
+        lo, hi = self.blended[self.yl[ys], xs], self.blended[self.yh[ys], xs]
+        out = self.fy[ys] * (hi - lo)
+        out += lo
+        return out
+
+
+def _weights(start: int, n: int, size: int, cell: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pixel from `start`: lower and upper cell, and the upper one's weight."""
+    pos = np.clip((np.arange(start, start + n, dtype=np.float32) + 0.5) / cell - 0.5, 0, size - 1)
+    lo = np.minimum(pos.astype(np.int64), max(size - 2, 0))
+    return lo, np.minimum(lo + 1, size - 1), pos - lo

@@ -25,7 +25,7 @@ from ..settings import DEFAULTS, Settings
 from . import backends, cleanup
 from .memory import MB, rss_mb
 from .model_card import ModelCard, int8_default, is_default
-from .preprocess import Levels, band_rows, bilinear, measure_levels, to_uint8
+from .preprocess import CHUNK_PIXELS, Levels, band_rows, bilinear, measure_levels
 
 TILE_STEP = 64  # px: tile sides are multiples of this
 RESERVE_MB = 48  # band buffers, the tile's own copies beyond the measured activations, allocator slack
@@ -52,10 +52,11 @@ class Engine:
         The default model runs as its int8 version where that is faster (`runs_as`)."""
         self.card = card = runs_as(card, backend, device)
         before = rss_mb()
-        self.runner = backends.load(card.path, backend, device, precision)
+        side = card.size_multiple + 2 * card.margin  # the smallest real tile: lazy allocations happen now
+        first = np.ones((1, card.planes, side, side), np.float32), self.conditions(DEFAULTS)
+        self.runner = backends.load(card.path, backend, device, precision, (first[1], first[0].shape))
         if id(self.runner) not in _runner_mb:
-            side = card.size_multiple + 2 * card.margin  # the smallest real tile: lazy allocations happen now
-            self.runner.run(np.ones((1, card.planes, side, side), np.float32), self.conditions(DEFAULTS))
+            self.runner.run(*first)
             running = rss_mb()
             self.runner.release()
             _runner_mb[id(self.runner)] = (max(running - before, 0.0), max(running - rss_mb(), 0.0))
@@ -63,6 +64,8 @@ class Engine:
         # what a batch's later pages find resident beyond this (the runtime's buffers for the
         # tile shape in use) they reuse; glibc's heap is kept from holding the rest (see steady_heap)
         self.fixed_mb = rss_mb() + request_mb if whole_process else runtime_mb
+        self.whole_process = whole_process
+        self._kept: tuple[int, int] | None = None  # the tile core whose runtime buffers the last page kept
         self.bytes_per_pixel, self.run_mb = card.tile_memory(f"{self.runner.name}/{self.runner.precision}")
         self.max_memory_mb = max_memory_mb
         self.tile = tile  # fixed core tile size (tests, benchmarks); None: from the memory cap
@@ -143,37 +146,48 @@ class Engine:
         (`preprocess.sketch_u8`; None: none; used by models that take it). Returns HxW uint8
         lineart (255 = white)."""
         cond = self.conditions(settings)
-        finish = _levels_curve(*self.card.levels(settings.brush_for(self.card)))
+        finish = self.card.levels(settings.brush_for(self.card))
         h, w = grey.shape
         if not self.tile:
             self.check_fits(h, w, settings.thickness)
-        tiles_mb, _ = self.page_mb(h, w, settings.thickness)
+        page = self.page_mb(h, w, settings.thickness)
         if self.card.planes == 1:
             blue = None
         if self.scale(settings.thickness) == 1:
-            return self._draw(grey, blue, cond, finish, progress, cancelled, levels, tiles_mb)
+            return self._draw(grey, blue, cond, finish, progress, cancelled, levels, page)
         small_blue = None if blue is None else _shrink(blue, 2, paper=0)
-        small = self._draw(_shrink(grey, 2), small_blue, cond, finish, progress, cancelled, None, tiles_mb)
+        small = self._draw(_shrink(grey, 2), small_blue, cond, finish, progress, cancelled, None, page)
         return _enlarge(small, 2, grey.shape)
 
     def _draw(self, grey: np.ndarray, blue: np.ndarray | None, cond: dict[str, np.ndarray],
-              finish: Callable[[np.ndarray], np.ndarray], progress, cancelled, levels: Levels | None,
-              page_mb: float) -> np.ndarray:
+              finish: tuple[float, float], progress, cancelled, levels: Levels | None,
+              page_mb: tuple[float, float]) -> np.ndarray:
+        """page_mb: this page's buffers while tiles run and after them (`page_mb`)."""
         h, w = grey.shape
         if levels is None:
             levels = measure_levels(grey)
-        th, tw = self.tile_core(h, w, page_mb)
+        th, tw = self.tile_core(h, w, page_mb[0])
+        if self._kept not in (None, (th, tw)):  # buffers for other tiles: not in this page's budget
+            self.runner.release()
+        self._kept = None
         out = np.empty((h, w), np.uint8)
         origins = [(y, x) for y in range(0, h, th) for x in range(0, w, tw)]
+        # the CLI's next page of this tile size reuses the runtime's buffers (no fresh pages to
+        # map) where the stages after the tiles have room for them; else they go now
+        keep = self.whole_process and (self.fixed_mb + RESERVE_MB + page_mb[1] + self._tile_mb(max(th, tw))
+                                       <= self.max_memory_mb)
         try:
             self._tiles(grey, blue, out, levels, cond, finish, origins, th, tw, progress, cancelled)
         finally:
-            self.runner.release()  # what comes next (enlarging, the next page) may need the memory
+            if keep:
+                self._kept = (th, tw)
+            else:
+                self.runner.release()
         cleanup.drop_unsure(out, float(cond["thickness"][0, 0]))
         return out
 
     def _tiles(self, grey: np.ndarray, blue: np.ndarray | None, out: np.ndarray, levels: Levels,
-               cond: dict[str, np.ndarray], finish: Callable[[np.ndarray], np.ndarray],
+               cond: dict[str, np.ndarray], finish: tuple[float, float],
                origins: list[tuple[int, int]], th: int, tw: int, progress, cancelled) -> None:
         h, w = grey.shape
         margin, m = self.card.margin, self.card.size_multiple
@@ -187,7 +201,7 @@ class Engine:
             window = np.empty((min(y + th + margin, bottom) - wy, min(x + tw + margin, right) - wx), np.uint8)
             _read_window(grey, wy, wx, window)
             image = np.empty((1, self.card.planes) + window.shape, np.float32)
-            image[0, 0] = levels.apply(window, wy, wx)
+            levels.apply(window, wy, wx, out=image[0, 0])
             if self.card.planes == 2:
                 if blue is None:
                     image[0, 1] = 0.0
@@ -199,15 +213,23 @@ class Engine:
                 raise backends.BackendError(f"model {self.card.path.name} returned {pred.shape[-2:]} pixels for "
                                             f"{window.shape}: it is not a lineart model of this engine")
             core = pred[0, 0, y - wy:y - wy + min(th, h - y), x - wx:x - wx + min(tw, w - x)]
-            out[y:y + core.shape[0], x:x + core.shape[1]] = to_uint8(finish(core))
+            _to_lineart(core, *finish, out[y:y + core.shape[0], x:x + core.shape[1]])
             if progress is not None:
                 progress(i + 1, len(origins))
 
 
-def _levels_curve(lo: float, hi: float):
-    if (lo, hi) == (0.0, 1.0):
-        return lambda v: v
-    return lambda v: (v - lo) * (1.0 / (hi - lo))  # to_uint8 clips
+def _to_lineart(pred: np.ndarray, black: float, white: float, dst: np.ndarray) -> None:
+    """The network's output through the model's output levels (black..white stretched to
+    0..1), as uint8 into `dst`; in chunks that stay in the CPU's cache."""
+    scale = np.float32(255.0 / (white - black))
+    offset = np.float32(0.5 - black * scale)  # + 0.5: rounds as to_uint8 does
+    h, w = pred.shape
+    rows = max(CHUNK_PIXELS // max(w, 1), 1)
+    buffer = np.empty((min(rows, h), w), np.float32)
+    for y in range(0, h, rows):
+        v = np.multiply(pred[y:y + rows], scale, out=buffer[:min(rows, h - y)])
+        v += offset
+        dst[y:y + rows] = np.clip(v, 0.0, 255.0, out=v)
 
 
 def _shrink(grey: np.ndarray, s: int, paper: int = 255) -> np.ndarray:
