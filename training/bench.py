@@ -97,10 +97,13 @@ def peak_macs_per_second(backend: str, n: int = 2048) -> float:
 
 
 def processed_pixels(engine: Engine, h: int, w: int) -> int:
-    """Pixels the network really sees, tile margins included."""
+    """Pixels the network really sees: each tile's window, its margins up to the padded image's
+    edge (as `Engine._tiles` cuts them)."""
     th, tw = engine.tile_core(h, w)
-    m = engine.card.margin
-    return -(-h // th) * -(-w // tw) * (th + 2 * m) * (tw + 2 * m)
+    m, k = engine.card.margin, engine.card.size_multiple
+    bottom, right = -(-h // k) * k, -(-w // k) * k
+    side = lambda start, core, end: min(start + core + m, end) - max(start - m, 0)  # noqa: E731
+    return sum(side(y, th, bottom) for y in range(0, h, th)) * sum(side(x, tw, right) for x in range(0, w, tw))
 
 
 def main() -> None:

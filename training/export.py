@@ -10,6 +10,7 @@ training time). `python -m training.evaluate` adds the metrics.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import subprocess
 from pathlib import Path
@@ -19,7 +20,7 @@ import torch
 
 from smart_lineart import __version__
 from training import probe, quantize
-from training.model import SIZE_MULTIPLE, LineartNet, from_state, macs_per_pixel, receptive_field
+from training.model import SIZE_MULTIPLE, Block, LineartNet, from_state, macs_per_pixel, receptive_field
 from training.synth import BRUSHES, THICKNESS_RANGE
 from training.train import command as train_command
 from training.train import shipped_weights
@@ -29,13 +30,20 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBES = 3
 def export_onnx(model: LineartNet, path: Path) -> None:
     """The image's plane count is dynamic for a 2-plane model: a grey-only (1-plane) image,
-    as the contract has it, still works and reads as no blue."""
+    as the contract has it, still works and reads as no blue. A float model's residual
+    additions are folded into its convolutions (`Block.fold_residual`); a quantised model's
+    weights stay on their int8 grid."""
     k = len(BRUSHES)
     args = (torch.ones(1, model.planes, 64, 64), torch.full((1, 1), 3.0), torch.eye(k)[:1], torch.full((1, 1), 0.3))
     image_axes = {2: "height", 3: "width"} | ({1: "planes"} if model.planes == 2 else {})
+    model = copy.deepcopy(model)
     quantized = bool(quantize.layers(model))
     if quantized:  # weight scales as constants, then the weights stored as int8
         quantize.freeze(model)
+    else:
+        for block in model.modules():
+            if isinstance(block, Block):
+                block.fold_residual()
     torch.onnx.export(model, args, str(path), input_names=["image", "thickness", "brush", "faint"],
                       output_names=["lineart"], dynamic_axes={"image": image_axes, "lineart": {2: "height", 3: "width"}},
                       opset_version=17, dynamo=False)

@@ -43,10 +43,19 @@ class Block(nn.Module):
         self.b = nn.Conv2d(cout, cout, 3, 1, dilation, dilation=dilation)
         self.film = FiLM(n_cond, cout)
         self.act = nn.ReLU(inplace=True)
+        self.residual = True  # False once fold_residual() has put the identity into b
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         h = self.act(self.a(x))
-        return self.film(self.act(h + self.b(h)), cond)
+        return self.film(self.act(h + self.b(h) if self.residual else self.b(h)), cond)
+
+    def fold_residual(self) -> None:
+        """h + b(h) as one convolution, the identity added to b's centre tap: the same function
+        with one pass over the activations less, which lets a runtime fuse b, the ReLU and FiLM."""
+        c = self.b.out_channels
+        with torch.no_grad():
+            self.b.weight[torch.arange(c), torch.arange(c), 1, 1] += 1.0
+        self.residual = False
 
 
 class LineartNet(nn.Module):
