@@ -170,8 +170,7 @@ def run(argv: list[str] | None = None) -> int:
     settings.check_runtime()
     outputs = _outputs(a.inputs, a.output)
     steady_heap()
-    engine = Engine(load_card(a.model), a.backend, a.device, a.max_memory)
-    engine.conditions(settings)  # validate the settings before reading any image
+    engine = Engine(load_card(a.model), a.backend, a.device, a.max_memory, settings=settings)  # checks them too
     failed = 0
     for src, dst in zip(a.inputs, outputs):
         try:

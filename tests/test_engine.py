@@ -165,3 +165,26 @@ def test_the_default_model_runs_in_int8_where_openvino_computes_f32(card, sketch
     assert "int8" not in capsys.readouterr().out
     diff = np.abs(laptop.run(sketch).astype(int) - Engine(card, "openvino", "CPU", whole_process=False).run(sketch))
     assert diff.mean() < 2  # the int8 model draws what the float one does (of 255)
+
+
+def test_openvino_compiles_once_per_setting_the_engine_starts_with_and_runs(card, sketch, monkeypatch):
+    """The OpenVINO runner is compiled for one conditioning at a time: an engine made with the
+    settings its pages use compiles once; other settings compile again, each when it comes,
+    and give their own lineart."""
+    if "openvino" not in backends.installed_backends():
+        pytest.skip("needs OpenVINO")
+    compiled = []
+    compile_model = backends._OpenVino._compile
+
+    def count(self, cond, shape):
+        compiled.append(round(float(cond["thickness"][0, 0]), 3))
+        return compile_model(self, cond, shape)
+
+    monkeypatch.setattr(backends._OpenVino, "_compile", count)
+    first, other = Settings(2.7, faint=0.33), Settings(4.1, faint=0.33)
+    engine = Engine(card, "openvino", "CPU", whole_process=False, settings=first)
+    a = engine.run(sketch, first)
+    assert compiled == [2.7]
+    b = engine.run(sketch, other)
+    assert compiled == [2.7, 4.1] and np.array_equal(engine.run(sketch, first), a)
+    assert (b < 128).sum() > 1.2 * (a < 128).sum()  # thicker lines: the setting took

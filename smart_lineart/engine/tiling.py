@@ -45,15 +45,16 @@ def runs_as(card: ModelCard, backend: str = DEFAULTS.backend, device: str = DEFA
 class Engine:
     def __init__(self, card: ModelCard, backend: str = DEFAULTS.backend, device: str = DEFAULTS.device,
                  max_memory_mb: float = DEFAULTS.max_memory_mb, tile: int | None = None, whole_process: bool = True,
-                 precision: str = ""):
+                 precision: str = "", settings: Settings = DEFAULTS):
         """whole_process: the cap is on this process's peak (the CLI); else on the engine's own
         work only (inside Krita, whose own memory is not the plugin's to budget).
         precision: force the runtime's ("f32", "bf16"; for measuring), else its default.
+        settings: those the first pages will use, checked (SettingsError) and compiled for now.
         The default model runs as its int8 version where that is faster (`runs_as`)."""
         self.card = card = runs_as(card, backend, device)
         before = rss_mb()
         side = card.size_multiple + 2 * card.margin  # the smallest real tile: lazy allocations happen now
-        first = np.ones((1, card.planes, side, side), np.float32), self.conditions(DEFAULTS)
+        first = np.ones((1, card.planes, side, side), np.float32), self.conditions(settings)
         self.runner = backends.load(card.path, backend, device, precision, (first[1], first[0].shape))
         if id(self.runner) not in _runner_mb:
             self.runner.run(*first)

@@ -45,12 +45,14 @@ def card() -> ModelCard:
 
 
 def engine(settings: Settings) -> Engine:
-    """One engine per backend/device/cap, kept for the session: the model compiles once."""
+    """One engine per backend/device/cap, kept for the session: the model loads once (and
+    compiles again only for other thickness, brush or faint settings)."""
     key = (settings.backend, settings.device, settings.max_memory_mb)
     if key not in _engines:
         settings.check_runtime()
         # the cap counts the plugin's own work, not the memory of Krita and its open documents
-        _engines[key] = Engine(card(), settings.backend, settings.device, settings.max_memory_mb, whole_process=False)
+        _engines[key] = Engine(card(), settings.backend, settings.device, settings.max_memory_mb, whole_process=False,
+                               settings=settings)
     return _engines[key]
 
 
