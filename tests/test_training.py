@@ -75,38 +75,6 @@ def test_debris_is_on_the_page_not_in_the_target():
     assert pair.target.min() < 0.5  # the drawing itself is traced
 
 
-def test_tidy_sketchers_are_a_training_option_drawing_each_line_once_dark_with_a_thin_pen(monkeypatch):
-    """`--tidy-share`: that share of sketchers draw a digital rough with one confident pass per
-    line and a thin pen (Bee02.png's veins), every intended line dark; their lines are in the
-    target. At 0 (the default: held-out set, tests) nothing more is drawn from the stream."""
-    from training import synth
-    a, b = np.random.default_rng(8), np.random.default_rng(8)
-    plain = [synth.sketch_style(a) for _ in range(50)]
-    assert all("confident" not in s for s in plain)
-    assert [s["width"] for s in plain] == [synth.sketch_style(b, 0.0)["width"] for _ in range(50)]
-    assert a.random() == b.random()
-    rng = np.random.default_rng(9)
-    styles = [synth.sketch_style(rng, 0.15) for _ in range(400)]
-    tidy = [s for s in styles if s.get("confident")]
-    assert abs(len(tidy) / len(styles) - 0.15) < 0.05
-    assert all(s["passes"][0] >= 0.85 and s["width"] <= 1.0 and s["medium"] in ("digital", "transparent")
-               and s["scratch"] == 0.0 for s in tidy)
-    drawn = []
-    strokes = synth._sketch_strokes
-
-    def record(rng, pts, closed, style, darkness, n=None):
-        drawn.append((style.get("confident", False), darkness))
-        return strokes(rng, pts, closed, style, darkness, n)
-
-    monkeypatch.setattr(synth, "_sketch_strokes", record)
-    pair = make_pair(rng, 160, thickness=2.0, style=tidy[0])
-    sketch_ink, target_ink = pair.grey < 200, pair.target < 0.5
-    assert sketch_ink.any() and target_ink.sum() > 0.5 * sketch_ink.sum()
-    assert min(d for confident, d in drawn if confident) >= 0.75
-    make_pair(np.random.default_rng(3), 160, style=plain[0])
-    assert min(d for confident, d in drawn if not confident) < 0.75  # others draw light intended lines too
-
-
 def test_thin_passes_scores_a_thin_pen_rough(card):
     """`evaluate.thin_passes`: recall and precision at 2 px of tidy one-pass roughs per pen width;
     the shipped model keeps nearly all of a 1.2 px pen's lines (lineart-v25: 0.98)."""

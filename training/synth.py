@@ -330,11 +330,9 @@ def _noise(rng, size: int, sigma: float) -> np.ndarray:
     return (n - n.mean()) / max(n.std(), 1e-3)
 
 
-def sketch_style(rng, tidy_share: float = 0.0) -> dict:
+def sketch_style(rng) -> dict:
     """How messy one sketcher is: passes per line, how far passes wander and fan out (share of
-    the spread, end to end; optional), dashes, pencil width, later passes' darkness, bundles.
-    tidy_share: the share of tidy sketchers (a training option; 0 draws nothing more, so the
-    held-out set and the tests' samples stay as they are)."""
+    the spread, end to end; optional), dashes, pencil width, later passes' darkness, bundles."""
     style = {
         "passes": rng.dirichlet([2, 3, 3, 1.5]),
         # a quarter are loose: passes several px apart, fanning (chicken-scratch digital roughs)
@@ -349,11 +347,6 @@ def sketch_style(rng, tidy_share: float = 0.0) -> dict:
         # from intended close lines (hatching in `render_sketch`: one darkness, evenly spaced)
         "pass_darkness": (0.65, 0.88) if rng.random() < 0.6 else (0.88, 1.0),
     }
-    if tidy_share and rng.random() < tidy_share:  # a tidy digital rough: one confident pass per line
-        # with a thin pen (Bee02.png's wing veins: 1 px), which anti-aliasing draws light; every
-        # intended line dark (`render_sketch`), so light lines still read as construction
-        style.update(passes=np.array([0.85, 0.15, 0.0, 0.0]), spread=rng.uniform(0.1, 0.4), fan=0.0, scratch=0.0,
-                     width=rng.uniform(0.4, 1.0), medium=str(rng.choice(["digital", "transparent"])), confident=True)
     # share of a loose sketcher's lines drawn as a bundle of passes (`render_sketch`)
     style["bundle"] = rng.uniform(0.0, 0.7) if style["spread"] >= 1.2 else 0.0
     return style
@@ -374,10 +367,8 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
     extra = extra or Details()
     strokes, traced = [], []
     for pts, closed in list(curves) + extra.curves:
-        # 20% are light but intended lines: kept because they are above `faint` (a confident
-        # sketcher's are dark: the draws are made anyway)
+        # 20% are light but intended lines: kept because they are above `faint`
         darkness = rng.uniform(faint + 0.05, 0.8) if rng.random() < 0.2 else rng.uniform(0.75, 1.0)
-        darkness = max(darkness, 0.75) if style.get("confident") else darkness
         # 12% are gone over again and again (dark hair, emphasis): still one line in the target
         n = int(rng.integers(4, 8)) if rng.random() < 0.12 else None
         how = style
@@ -535,16 +526,15 @@ class Pair:
 
 def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = None,
               thickness: float | None = None, faint: float | None = None, blue: bool | None = None,
-              style: dict | None = None, tidy_share: float = 0.0) -> Pair:
-    """A random rough sketch and its target; style: the sketcher's (default: a random one, tidy
-    with probability `tidy_share`)."""
+              style: dict | None = None) -> Pair:
+    """A random rough sketch and its target; style: the sketcher's (default: a random one)."""
     if thickness is None:
         thickness = float(np.exp(rng.uniform(*np.log(THICKNESS_RANGE))))
     if brush is None:
         brush = int(rng.integers(len(BRUSHES)))
     if faint is None:
         faint = float(rng.uniform(*FAINT_RANGE))
-    style = style or sketch_style(rng, tidy_share)
+    style = style or sketch_style(rng)
     curves, guides, scale = random_drawing(rng, size, min_gap(style, thickness))
     extra = details(rng, size, scale, thickness)
     sketch, traced = render_sketch(rng, curves, guides, size, faint, style, blue, extra)

@@ -81,16 +81,15 @@ _TRANSFORMS = (lambda a: a[::-1, ::-1], lambda a: a.T, lambda a: a[::-1, ::-1].T
 
 
 class SyntheticPairs(IterableDataset):
-    def __init__(self, seed: int, start_step: int, size: int, reuse: int = 2, tidy_share: float = 0.0):
+    def __init__(self, seed: int, start_step: int, size: int, reuse: int = 2):
         self.seed, self.start_step, self.size, self.reuse = seed, start_step, size, reuse
-        self.tidy_share = tidy_share
 
     def __iter__(self):
         info = get_worker_info()
         wid = info.id if info else 0
         rng = np.random.default_rng([self.seed, self.start_step, wid])
         while True:
-            p = make_pair(rng, self.size, tidy_share=self.tidy_share)
+            p = make_pair(rng, self.size)
             yield to_tensors([p])
             for _ in range(self.reuse - 1):
                 f = _TRANSFORMS[rng.integers(len(_TRANSFORMS))]
@@ -224,9 +223,6 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--quantize", choices=quantize.MODES,
                     help="train the inner convolutions as they run in int8 (training/quantize.py); ranges "
                          "calibrated once at the stage's start, unless --init is quantised already")
-    ap.add_argument("--tidy-share", type=float, default=0.0,
-                    help="share of training sketches drawn by a tidy sketcher: one confident pass per line "
-                         "with a thin pen (synth.sketch_style); validation keeps the default synthesiser")
     return ap
 
 
@@ -326,7 +322,7 @@ def main() -> None:
     val = validation_set(64, a.size)
     loss_of = functools.partial(loss_fn, mark_weight=a.mark_weight, gap_weight=a.gap_weight,
                                 ghost_weight=a.ghost_weight, unmarked_weight=a.unmarked_weight, shift=a.shift)
-    loader = DataLoader(SyntheticPairs(a.seed, state["step"], a.size, tidy_share=a.tidy_share), batch_size=a.batch,
+    loader = DataLoader(SyntheticPairs(a.seed, state["step"], a.size), batch_size=a.batch,
                         num_workers=a.workers, collate_fn=_collate, prefetch_factor=4 if a.workers else None,
                         persistent_workers=False)
     log = (run / "log.jsonl").open("a")
