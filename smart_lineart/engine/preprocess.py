@@ -20,7 +20,7 @@ BLOCK = 16  # background is estimated per BLOCK x BLOCK cell, then smoothed
 INK_FLOOR = 26  # darkness * 255 under this (0.1) is paper, noise, the faintest anti-aliasing: not ink
 MIN_INK_DARKNESS = 0.2  # below this the page is treated as (nearly) blank: no contrast boost
 BAND_PIXELS = 1 << 19  # pixels converted to float at a time: memory stays flat on any page shape
-CHUNK_PIXELS = 1 << 15  # pixels normalised at a time: a chunk's float buffers stay in the CPU's cache
+CHUNK_PIXELS = 1 << 16  # pixels normalised at a time: a chunk's float buffers stay in the CPU's cache
 MIN_PAPER = 0.05  # darkness is measured against at least this paper brightness: a uniformly
 # black image is blank paper, not solid ink
 
