@@ -74,3 +74,24 @@ def test_image_too_big_for_the_cap_is_refused_before_decoding(tmp_path):
     Image.new("RGBA", (9000, 9000), (255, 255, 255, 0)).save(src)  # 324 MB decoded
     res = run_cli(str(src), "-o", str(tmp_path / "o.png"), "--max-memory", "300")
     assert res.returncode == 2 and "needs about" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("cap", [pytest.param(300, marks=pytest.mark.xfail(reason=(
+    "known defect: OpenVINO keeps 20-70 MB per page of new tile shapes that release_memory does not "
+    "give back, and the budget does not count it; this batch peaks at 302-308 MB (303 MB with the "
+    "engine of commit aa3eaeb too)"))), 400, 768])
+def test_a_batch_of_mixed_shapes_stays_under_the_cap(pages, cap, tmp_path):
+    """A page whose tiles differ from the last page's frees the runtime's buffers that page
+    kept for the next one of its size: a small page (one large tile), then a large page that
+    leaves room only for smaller tiles, then the other shapes, under the cap."""
+    small = tmp_path / "small.png"
+    Image.open(pages["square"]).crop((0, 0, 1100, 1100)).save(small)
+    order = [small, pages["square"], pages["wide 50:1"], small, pages["tall 1:50"]]
+    batch = []
+    for i, page in enumerate(order):
+        batch.append(str(tmp_path / f"p{i}.png"))
+        Image.open(page).save(batch[-1])
+    rc, peak, err = cli_peak([*batch, "-o", str(tmp_path / "out"), "--max-memory", str(cap)], tmp_path)
+    _check(rc, peak, err, cap)
+    if rc == 0:
+        assert len(list((tmp_path / "out").iterdir())) == len(order)
