@@ -30,7 +30,7 @@ class Runner(Protocol):
     precision: str  # what it computes in: "f32", "bf16", "f16" (activation memory depends on it)
 
     def run(self, image: np.ndarray, cond: dict[str, np.ndarray]) -> np.ndarray:
-        """image (1,1,H,W) float32 -> (1,1,H,W) float32; cond: thickness, brush, faint."""
+        """image (1,P,H,W) float32 -> (1,1,H,W) float32; cond: thickness, brush, faint."""
 
     def prepare(self, cond: dict[str, np.ndarray], shape: tuple[int, ...]) -> None:
         """Get ready to run images of `shape` with `cond` (compiled now where the runtime

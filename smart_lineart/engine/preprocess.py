@@ -5,6 +5,7 @@ at run time. Numpy only (runs inside Krita's Python too).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,14 +109,13 @@ class Levels:
         h, w = grey_u8.shape
         if out is None:
             out = np.empty((h, w), np.float32)
-        rows = max(CHUNK_PIXELS // max(w, 1), 1)
         columns = _Columns(self.background, y0, x0, h, w)
-        buffer = np.empty((min(rows, h), w), np.float32)
-        for y in range(0, h, rows):
-            x = out[y:y + rows]
-            bg = buffer[:x.shape[0]]
-            columns.rows(y, bg)
-            self._normalise(grey_u8[y:y + rows], bg, x)
+        parts = list(chunks(h, w))
+        buffer = np.empty((parts[0].stop if parts else 0, w), np.float32)  # reused: no fresh pages per chunk
+        for rows in parts:
+            bg = buffer[:rows.stop - rows.start]
+            columns.rows(rows.start, bg)
+            self._normalise(grey_u8[rows], bg, out[rows])
         return out
 
     def _normalise(self, grey_u8: np.ndarray, bg: np.ndarray, out: np.ndarray) -> None:
@@ -126,6 +126,12 @@ class Levels:
         out *= np.float32(-1.0 / self.ink)
         out += 1.0  # 1 - darkness / ink
         np.clip(out, 0.0, 1.0, out=out)
+
+
+def chunks(h: int, w: int) -> Iterator[slice]:
+    """Row slices of an h x w array, CHUNK_PIXELS each (at least a row)."""
+    rows = max(CHUNK_PIXELS // max(w, 1), 1)
+    return (slice(y, min(y + rows, h)) for y in range(0, h, rows))
 
 
 def band_rows(width: int, multiple: int = 1) -> int:
@@ -143,26 +149,30 @@ def measure_levels(grey_u8: np.ndarray) -> Levels:
     background = _smooth(_block_paper(grey_u8, rows))
     paper_only = Levels(background, 1.0)  # normalised by paper alone: 1 - darkness
     hist = np.zeros(256, dtype=np.int64)  # of darkness * 255, from INK_FLOOR on
-    chunk = max(CHUNK_PIXELS // max(w, 1), 1)
     for y0 in range(0, h, rows):
         band = grey_u8[y0:y0 + rows]
-        columns = _Columns(background, y0, 0, band.shape[0], w)
-        # only pixels that can reach INK_FLOOR against the lightest paper they may lie on count
-        light = columns.lightest()
-        limit = 255.0 * (light - INK_FLOOR / 255.0 * np.maximum(light, MIN_PAPER)) + 1.0
-        maybe = np.empty((min(chunk, band.shape[0]), w), bool)
-        for c in range(0, band.shape[0], chunk):
-            n = min(chunk, band.shape[0] - c)
-            for a, b in columns.groups(c, n):
-                np.less_equal(band[c + a:c + b], limit[columns.yl[c + a]], out=maybe[a:b])
-            ys, xs = np.nonzero(maybe[:n])
-            ys += c
-            x = np.empty(ys.shape, np.float32)
-            paper_only._normalise(band[ys, xs], columns.at(ys, xs), x)
-            np.subtract(1.0, x, out=x)  # darkness
-            x *= 255.0
-            hist += np.bincount(x.astype(np.uint8), minlength=256)
+        hist += _ink_histogram(band, _Columns(background, y0, 0, band.shape[0], w), paper_only)
     return Levels(background, _main_ink_darkness(hist))
+
+
+def _ink_histogram(band: np.ndarray, columns: _Columns, paper_only: Levels) -> np.ndarray:
+    """Histogram of darkness * 255 over the band's pixels that can reach INK_FLOOR against the
+    lightest paper they may lie on (the rest are paper for sure: they would count under it)."""
+    light = columns.lightest()
+    limit = 255.0 * (light - INK_FLOOR / 255.0 * np.maximum(light, MIN_PAPER)) + 1.0
+    hist = np.zeros(256, dtype=np.int64)
+    for rows in chunks(*band.shape):
+        maybe = np.empty((rows.stop - rows.start, band.shape[1]), bool)
+        for a, b in columns.groups(rows.start, maybe.shape[0]):
+            np.less_equal(band[rows.start + a:rows.start + b], limit[columns.yl[rows.start + a]], out=maybe[a:b])
+        ys, xs = np.nonzero(maybe)
+        ys += rows.start
+        x = np.empty(ys.shape, np.float32)
+        paper_only._normalise(band[ys, xs], columns.at(ys, xs), x)
+        np.subtract(1.0, x, out=x)  # darkness
+        x *= 255.0
+        hist += np.bincount(x.astype(np.uint8), minlength=256)
+    return hist
 
 
 def _block_paper(grey_u8: np.ndarray, band_rows: int) -> np.ndarray:

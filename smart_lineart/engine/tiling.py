@@ -25,7 +25,7 @@ from ..settings import DEFAULTS, Settings
 from . import backends, cleanup
 from .memory import MB, rss_mb
 from .model_card import ModelCard, int8_default, is_default
-from .preprocess import CHUNK_PIXELS, Levels, band_rows, bilinear, measure_levels
+from .preprocess import Levels, band_rows, bilinear, chunks, measure_levels
 
 TILE_STEP = 64  # px: tile sides are multiples of this
 RESERVE_MB = 48  # band buffers, the tile's own copies beyond the measured activations, allocator slack
@@ -54,16 +54,17 @@ class Engine:
         self.card = card = runs_as(card, backend, device)
         before = rss_mb()
         side = card.size_multiple + 2 * card.margin  # the smallest real tile: lazy allocations happen now
-        first = np.ones((1, card.planes, side, side), np.float32), self.conditions(settings)
-        self.runner = backends.load(card.path, backend, device, precision, (first[1], first[0].shape))
+        probe, cond = np.ones((1, card.planes, side, side), np.float32), self.conditions(settings)
+        self.runner = backends.load(card.path, backend, device, precision, (cond, probe.shape))
         if id(self.runner) not in _runner_mb:
-            self.runner.run(*first)
+            self.runner.run(probe, cond)
             running = rss_mb()
             self.runner.release()
             _runner_mb[id(self.runner)] = (max(running - before, 0.0), max(running - rss_mb(), 0.0))
         runtime_mb, request_mb = _runner_mb[id(self.runner)]
-        # what a batch's later pages find resident beyond this (the runtime's buffers for the
-        # tile shape in use) they reuse; glibc's heap is kept from holding the rest (see steady_heap)
+        # what a batch's later pages find resident beyond this: the runtime's buffers for the tile
+        # shape in use, which they reuse, and what the runtime keeps after other tile shapes (not
+        # budgeted: README, known defect); glibc's heap is kept from holding the rest (steady_heap)
         self.fixed_mb = rss_mb() + request_mb if whole_process else runtime_mb
         self.whole_process = whole_process
         self._kept: tuple[int, int] | None = None  # the tile core whose runtime buffers the last page kept
@@ -224,13 +225,12 @@ def _to_lineart(pred: np.ndarray, black: float, white: float, dst: np.ndarray) -
     0..1), as uint8 into `dst`; in chunks that stay in the CPU's cache."""
     scale = np.float32(255.0 / (white - black))
     offset = np.float32(0.5 - black * scale)  # + 0.5: rounds as to_uint8 does
-    h, w = pred.shape
-    rows = max(CHUNK_PIXELS // max(w, 1), 1)
-    buffer = np.empty((min(rows, h), w), np.float32)
-    for y in range(0, h, rows):
-        v = np.multiply(pred[y:y + rows], scale, out=buffer[:min(rows, h - y)])
+    parts = list(chunks(*pred.shape))
+    buffer = np.empty((parts[0].stop if parts else 0, pred.shape[1]), np.float32)  # reused: no fresh pages per chunk
+    for rows in parts:
+        v = np.multiply(pred[rows], scale, out=buffer[:rows.stop - rows.start])
         v += offset
-        dst[y:y + rows] = np.clip(v, 0.0, 255.0, out=v)
+        dst[rows] = np.clip(v, 0.0, 255.0, out=v)
 
 
 def _shrink(grey: np.ndarray, s: int, paper: int = 255) -> np.ndarray:
