@@ -75,6 +75,44 @@ def test_debris_is_on_the_page_not_in_the_target():
     assert pair.target.min() < 0.5  # the drawing itself is traced
 
 
+def test_venation_is_a_training_option_of_veins_kept_apart_and_ending_on_lines():
+    """`--vein-share`: a wing or leaf with veins drawn small and close, once each. Neighbouring
+    branches keep `thickness + 3` px apart, so the target keeps them apart; every vein starts on
+    the spine or a branch and ends inside the outline. At 0 (the default: held-out set, tests)
+    nothing more is drawn from the stream."""
+    from training import figures
+    a, b = np.random.default_rng(8), np.random.default_rng(8)
+    plain = figures.details(a, 256, 150.0, 2.0)
+    same = figures.details(b, 256, 150.0, 2.0, vein_share=0.0)
+    assert len(plain.hatches) == len(same.hatches) and a.random() == b.random()
+    rng = np.random.default_rng(9)
+    for thickness in (1.5, 3.0, 6.0):
+        out = figures.Details()
+        figures.venation(rng, np.array([200.0, 200.0]), thickness, out)
+        (outline, closed), = out.curves
+        veins, = out.hatches
+        assert closed and len(veins) >= 3
+        spine, *others = veins
+        ends = np.array([v[-1] for v in others])
+        # branches and cross-veins end on the outline or a branch: a junction, not a loose end
+        to_line = np.array([min(np.hypot(*(line - e).T).min() for line in [outline] + others if line is not v)
+                            for v, e in zip(others, ends)])
+        assert (to_line < 2.0).all()
+        starts = np.array([v[0] for v in others])
+        assert (np.array([min(np.hypot(*(line - s).T).min() for line in [spine] + others if line is not v)
+                          for v, s in zip(others, starts)]) < 2.0).all()
+        # branches leaving the spine on the same side keep more than the ink and 3 px apart
+        branches = [v for v in others if np.hypot(*(spine - v[0]).T).min() < 2.0]
+        heading = [(v[-1] - v[0]) / np.hypot(*(v[-1] - v[0])) for v in branches]
+        apart = [np.hypot(*(v[:, None] - w[None]).transpose(2, 0, 1)).min()
+                 for i, v in enumerate(branches) for j, w in enumerate(branches[i + 1:], i + 1)
+                 if heading[i] @ heading[j] > 0.9]
+        assert len(apart) >= 1
+        assert min(apart) > thickness + 3
+    pair = make_pair(np.random.default_rng(5), 256, thickness=2.0, vein_share=1.0)
+    assert not np.array_equal(pair.target, make_pair(np.random.default_rng(5), 256, thickness=2.0).target)
+
+
 def test_thin_passes_scores_a_thin_pen_rough(card):
     """`evaluate.thin_passes`: recall and precision at 2 px of tidy one-pass roughs per pen width;
     the shipped model keeps nearly all of a 1.2 px pen's lines (lineart-v25: 0.98)."""

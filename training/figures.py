@@ -6,7 +6,8 @@
 - spot blacks: small filled shapes (shadows, buttons, pupils);
 - restrokes: a line gone over once more, lighter, parting and meeting again: one line;
 - tufts: lines fanning out from one root (wing veins, a hair tuft, folds from a pinch),
-  each sketched with passes, crowded where they meet.
+  each sketched with passes, crowded where they meet;
+- venation: a wing or leaf whose veins are drawn small and close, once each (a training option).
 
 What separates hatching from passes of one line is in the data: hatching lines are drawn
 once, confidently, evenly spaced, as dark as each other and tapered at both ends; passes
@@ -175,6 +176,52 @@ def tuft(rng: np.random.Generator, c: np.ndarray, scale: float, thickness: float
         out.curves.append((line if rng.random() < 0.5 else line[::-1], False))
 
 
+def venation(rng: np.random.Generator, c: np.ndarray, thickness: float, out: Details) -> None:
+    """A wing or leaf (Bee02.png's wings): the outline sketched like any line, and inside it
+    veins drawn small and close, once each, confidently: a spine, branches leaving it at an
+    angle to the outline, cross-veins closing cells 8-30 px across. An inker keeps every vein
+    whole; the networks broke them into dashes. Neighbouring branches keep `thickness + 3` px
+    apart, so the target keeps them apart; veins end on the outline or the spine (junctions)."""
+    a = rng.uniform(30, 90) + 4 * thickness  # half the length
+    b = a * rng.uniform(0.3, 0.55)
+    egg = rng.uniform(-0.3, 0.3)  # wider towards one end
+    rot = rng.uniform(0, 2 * np.pi)
+    page = lambda p: _rot(p, rot) + c  # noqa: E731
+
+    def inside(p: np.ndarray) -> bool:
+        u = p[0] / a
+        return abs(u) < 1 and abs(p[1]) < b * (1 + egg * u) * np.sqrt(1 - u * u)
+
+    t = np.linspace(0, 2 * np.pi, 200)
+    outline = np.stack([a * np.cos(t), b * np.sin(t) * (1 + egg * np.cos(t))], 1)
+    out.curves.append((page(resample(outline)), True))
+    x0, x1 = -0.95 * a, rng.uniform(0.3, 0.8) * a
+    spine = _arc(np.array([x0, 0.0]), np.array([x1, 0.0]), rng.normal(0, 0.05) * a)
+    veins = [spine]
+    gap = thickness + rng.uniform(3, 8)
+    ang = rng.uniform(0.35, 0.8)
+    sides = [1.0, -1.0] if rng.random() < 0.6 else [float(rng.choice([-1.0, 1.0]))]
+    for side in sides:
+        step = gap / np.sin(ang) * rng.uniform(1.0, 1.6)
+        branches = []
+        for x in np.arange(x0 + step * rng.uniform(0.5, 1.0), x1, step):
+            start = spine[np.argmin(np.abs(spine[:, 0] - x))]
+            d = np.array([np.cos(ang), side * np.sin(ang)])
+            n = 1
+            while inside(start + d * (n + 1)) and n < 4 * a:
+                n += 1
+            if n > gap:
+                line = _arc(start, start + d * n, side * rng.normal(0, 0.04) * n)
+                branches.append(line)
+        veins += branches
+        for p, q in zip(branches, branches[1:]):  # cross-veins closing cells between neighbours
+            if rng.random() < 0.6:
+                i, j = (int(len(v) * rng.uniform(0.4, 0.8)) for v in (p, q))
+                if np.hypot(*(p[i] - q[j])) > gap:
+                    veins.append(_arc(p[i], q[j], rng.normal(0, 0.1) * gap))
+    out.hatches.append([page(v) for v in veins])
+
+
 def spot_black(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
     """A small filled blob or wedge, 5-40 px across."""
     r = rng.uniform(3, 20)
@@ -185,11 +232,13 @@ def spot_black(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
     out.fills.append(Fill(catmull_rom(ctrl, closed=True)))
 
 
-def details(rng: np.random.Generator, size: int, scale: float, thickness: float) -> Details:
+def details(rng: np.random.Generator, size: int, scale: float, thickness: float, vein_share: float = 0.0) -> Details:
     """0-4 structured parts at random places of a `size` px drawing; besides, in 60% of drawings
     a close double line, in 60% a line gone over once more (`restroke`), in 40% a `tuft`. With doubles only
     among the parts (0.3 per drawing) networks merged every double 4-5 px apart at 1.5 px; with
-    doubles alone added, they kept passes of one line apart as well."""
+    doubles alone added, they kept passes of one line apart as well. vein_share: the share of
+    drawings given a `venation` too (a training option; 0 draws nothing more, so the held-out
+    set and the tests' samples stay as they are)."""
     out = Details()
     if rng.random() < 0.6:
         hatching(rng, rng.uniform(0.1, 0.9, 2) * size, thickness, out, "double")
@@ -209,4 +258,6 @@ def details(rng: np.random.Generator, size: int, scale: float, thickness: float)
         else:
             for _ in range(rng.integers(1, 4)):
                 spot_black(rng, c + rng.normal(0, 20, 2), out)
+    if vein_share and rng.random() < vein_share:
+        venation(rng, rng.uniform(0.2, 0.8, 2) * size, thickness, out)
     return out
