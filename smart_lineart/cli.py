@@ -135,8 +135,11 @@ def _page(src: str, dst: Path, engine: Engine, settings: Settings, a: argparse.N
                engine.peak_mb(h, w, settings.thickness),
                engine.fixed_mb + RESERVE_MB + (1 + STROKE_BYTES_PER_PIXEL * a.svg) * h * w / MB)
     if need > settings.max_memory_mb:
+        kept = engine.kept_mb  # the runtime's, for earlier pages' window shapes
+        why = f" ({kept:.0f} MB of it the runtime keeps from earlier pages of other sizes: ink it on its own)" \
+            if need - kept <= settings.max_memory_mb else ""
         raise MemoryCapError(f"{src} is {w}x{h}: it needs about {need:.0f} MB, over the memory cap of "
-                             f"{settings.max_memory_mb:g} MB")
+                             f"{settings.max_memory_mb:g} MB{why}")
     grey, blue = load_sketch(src, blue=planes == 2)
     lineart = engine.run(grey, settings, progress=_Progress(Path(src).name, a.quiet), blue=blue)
     del grey, blue

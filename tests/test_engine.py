@@ -6,7 +6,7 @@ import pytest
 from smart_lineart.engine import backends
 from smart_lineart.engine.memory import rss_mb
 from smart_lineart.engine.model_card import load_card
-from smart_lineart.engine.tiling import RESERVE_MB, Engine
+from smart_lineart.engine.tiling import RESERVE_MB, Engine, spans
 from smart_lineart.errors import BackendError, Cancelled, MemoryCapError, SettingsError
 from smart_lineart.settings import Settings
 
@@ -15,12 +15,21 @@ TOL = 2  # of 255
 
 @pytest.mark.parametrize("backend, thickness", [(b, 3.0) for b in backends.installed_backends()] + [("auto", 10.0)])
 def test_tiled_equals_untiled(card, sketch, backend, thickness):
+    """Cores of 32 px in windows of one shape, the last of each row and column overlapping the
+    one before (`spans`), draw what one window over the whole page draws."""
+    page = np.tile(sketch, (2, 2))[:-5, :-3]  # sides that are not multiples of the cores
     device = "auto" if backend == "auto" else "CPU"
-    whole = Engine(card, backend, device, max_memory_mb=4096).run(sketch, Settings(thickness))
-    tiled_engine = Engine(card, backend, device, tile=64)
-    assert tiled_engine.tile_core(*sketch.shape) == (64, 64)  # really many tiles: 5 x 9
-    tiled = tiled_engine.run(sketch, Settings(thickness))
-    assert tiled.shape == sketch.shape
+    whole_engine = Engine(card, backend, device, max_memory_mb=4096)
+    whole = whole_engine.run(page, Settings(thickness))
+    tiled_engine = Engine(card, backend, device, tile=32)
+    s = tiled_engine.scale(thickness)
+    h, w = -(-page.shape[0] // s), -(-page.shape[1] // s)
+    th, tw = tiled_engine.tile_core(h, w)
+    rows, cols = (spans(n, t, card.margin, card.size_multiple)[1] for n, t in ((h, th), (w, tw)))
+    assert (th, tw) == (32, 32) and len(rows) >= 9 and len(cols) >= 2  # really many tiles
+    assert len(spans(h, whole_engine.tile_core(h, w)[0], card.margin, card.size_multiple)[1]) == 1
+    tiled = tiled_engine.run(page, Settings(thickness))
+    assert tiled.shape == page.shape
     assert np.abs(tiled.astype(int) - whole).max() <= TOL
     assert (whole < 128).mean() > 0.01  # there are lines to compare, not just paper
 
@@ -67,7 +76,9 @@ def test_progress_and_cancel_between_tiles(card, sketch):
     engine = Engine(card, tile=128)
     calls = []
     engine.run(sketch, progress=lambda done, total: calls.append((done, total)))
-    assert calls == [(i, 15) for i in range(1, 16)]  # ceil(517 / 128) * ceil(301 / 128) tiles
+    # 517 px down (528 padded): cores of 128 px, the first and last with their outer margin of
+    # 128 px too: 3 windows; the 301 px across fit one window
+    assert calls == [(i, 3) for i in range(1, 4)]
     ticks = []
     with pytest.raises(Cancelled):
         engine.run(sketch, progress=lambda d, t: ticks.append(d), cancelled=lambda: len(ticks) >= 2)
@@ -84,14 +95,20 @@ def test_tile_size_follows_memory_cap(card):
     small = engine.tile_core(8000, 8000)
     assert big[0] > small[0] >= card.size_multiple
     assert all(s % card.size_multiple == 0 for s in big + small)
-    tile_mb = engine.run_mb + engine.bytes_per_pixel * (small[0] + 2 * card.margin) ** 2 / 2**20
-    assert tile_mb <= 100
-    engine.max_memory_mb = base + engine._tile_mb(40)  # room for a tile under one TILE_STEP: still runs
+    window = engine.window(8000, 8000, *small)
+    assert window == (small[0] + 2 * card.margin,) * 2
+    # its activations and what the runtime keeps for good after running a new window shape
+    assert engine._tile_mb(*window) <= 100
+    assert engine._tile_mb(*window) >= engine.run_mb + engine.bytes_per_pixel * window[0] * window[1] / 2**20 \
+        + engine.runner.keeps_mb((1, card.planes, *window))
+    side = 40 + 2 * card.margin
+    engine.max_memory_mb = base + engine._tile_mb(side, side)  # room for a tile under one TILE_STEP: still runs
     assert engine.tile_core(8000, 8000) == (32, 32)
     engine.max_memory_mb = base
     with pytest.raises(MemoryCapError, match="8000x8000 page needs about"):
         engine.tile_core(8000, 8000)
-    assert Engine(card, whole_process=False).fixed_mb < 0.5 * engine.fixed_mb  # Krita: the plugin's own work
+    krita = Engine(card, whole_process=False)  # the plugin's own work: the runtime, and what it kept since
+    assert krita.fixed_mb - krita.runner.kept_mb < 0.5 * engine.fixed_mb
 
 
 def test_output_levels_apply_per_brush(card, sketch):

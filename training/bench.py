@@ -25,7 +25,7 @@ from smart_lineart.engine.imageio import load_grey, save_lineart
 from smart_lineart.engine.model_card import load_card
 from smart_lineart.engine.preprocess import measure_levels
 from smart_lineart.engine.strokes import extract
-from smart_lineart.engine.tiling import Engine
+from smart_lineart.engine.tiling import Engine, spans
 from smart_lineart.settings import DEFAULTS, Settings
 from training import probe
 from training.strokes_eval import loose_fragments
@@ -97,13 +97,11 @@ def peak_macs_per_second(backend: str, n: int = 2048) -> float:
 
 
 def processed_pixels(engine: Engine, h: int, w: int) -> int:
-    """Pixels the network really sees: each tile's window, its margins up to the padded image's
-    edge (as `Engine._tiles` cuts them)."""
+    """Pixels the network really sees: every tile's window (`tiling.spans`)."""
     th, tw = engine.tile_core(h, w)
     m, k = engine.card.margin, engine.card.size_multiple
-    bottom, right = -(-h // k) * k, -(-w // k) * k
-    side = lambda start, core, end: min(start + core + m, end) - max(start - m, 0)  # noqa: E731
-    return sum(side(y, th, bottom) for y in range(0, h, th)) * sum(side(x, tw, right) for x in range(0, w, tw))
+    (wh, rows), (ww, cols) = spans(h, th, m, k), spans(w, tw, m, k)
+    return wh * len(rows) * ww * len(cols)
 
 
 def main() -> None:

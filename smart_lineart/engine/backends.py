@@ -18,6 +18,13 @@ from ..errors import BackendError
 from ..log import LOG
 
 BACKENDS = ("openvino", "onnxruntime")
+# OpenVINO keeps kernels and buffers for every image shape it has run, which neither
+# release_memory nor dropping the compiled model gives back (openvino issues 20633, 23316).
+# Measured here for a window of A px: 2-20 MB per new shape (lineart-v26 in int8 the most,
+# lineart-v25 in f32 the least) and, for a shape larger than any before, up to 12 bytes per px
+# of what it adds to the largest: bounded by
+KEPT_MB_PER_SHAPE, KEPT_BYTES_PER_PIXEL, KEPT_BYTES_PER_NEW_PIXEL = 8.0, 5.0, 14.0
+KEPT_MB_PER_COMPILE = 3.0  # each conditioning's compiled model leaves about 2 MB behind
 DEVICES = ("CPU", "GPU", "NPU")
 
 # ONNX Runtime execution providers that count as a GPU, by platform
@@ -38,6 +45,14 @@ class Runner(Protocol):
 
     def release(self) -> None:
         """Free per-run buffers (the next run allocates them again)."""
+
+    def keeps_mb(self, shape: tuple[int, ...]) -> float:
+        """Memory (MB) the runtime keeps for good once it has run an image of `shape`, beyond
+        what it kept before (0 for a shape it has run)."""
+
+    @property
+    def kept_mb(self) -> float:
+        """What `keeps_mb` added up to over the shapes run so far."""
 
 
 INPUTS = {"image", "thickness", "brush", "faint"}  # what a lineart model takes (CONTRACT)
@@ -126,6 +141,19 @@ class _OpenVino:
         self._cond_key: bytes = b""
         self._compiled: dict[tuple[int, ...], object] = {}  # by image shape key, for the conditioning _cond_key
         self._requests: dict[tuple[int, ...], object] = {}
+        self._shapes: set[tuple[int, ...]] = set()  # image shapes run (under any conditioning)
+        self._largest = 0  # px of the largest image run
+        self._kept_mb = 0.0
+
+    def keeps_mb(self, shape: tuple[int, ...]) -> float:
+        if tuple(shape) in self._shapes:
+            return 0.0
+        px = shape[-2] * shape[-1]
+        return KEPT_MB_PER_SHAPE + (KEPT_BYTES_PER_PIXEL * px + KEPT_BYTES_PER_NEW_PIXEL * max(px - self._largest, 0)) / (1 << 20)
+
+    @property
+    def kept_mb(self) -> float:
+        return self._kept_mb
 
     def prepare(self, cond: dict[str, np.ndarray], shape: tuple[int, ...]) -> None:
         self._request(cond, shape)
@@ -136,6 +164,7 @@ class _OpenVino:
         if key != self._cond_key:
             self.release()
             self._compiled, self._cond_key = {}, key
+            self._kept_mb += KEPT_MB_PER_COMPILE
         shape_key = tuple(shape) if self.device == "NPU" else (1, shape[1], -1, -1)  # the NPU: static shapes only
         if shape_key not in self._requests:
             if shape_key not in self._compiled:
@@ -161,6 +190,9 @@ class _OpenVino:
 
     def run(self, image: np.ndarray, cond: dict[str, np.ndarray]) -> np.ndarray:
         req = self._request(cond, image.shape)
+        self._kept_mb += self.keeps_mb(image.shape)
+        self._shapes.add(image.shape)
+        self._largest = max(self._largest, image.shape[-2] * image.shape[-1])
         req.infer({"image": image}, share_inputs=True)  # the engine holds the window until the run returns
         return req.get_output_tensor(0).data  # valid until the next run; the engine consumes it first
 
@@ -199,6 +231,13 @@ class _OnnxRuntime:
 
     def release(self) -> None:
         pass  # no arena: ONNX Runtime frees a run's buffers itself
+
+    def keeps_mb(self, shape: tuple[int, ...]) -> float:
+        return 0.0  # measured: nothing stays per shape
+
+    @property
+    def kept_mb(self) -> float:
+        return 0.0
 
 
 class _CompileError(BackendError):

@@ -4,14 +4,17 @@ The result is defined as the network applied to the whole image, padded with pap
 size multiple. Every tile carries `margin` >= half the receptive field of context on each
 side (up to the image's edge) and starts on the network's downsampling grid, so its core is
 exactly what the whole-image run computes there: cores are placed side by side and no seam
-can appear. Imports no Krita or Qt: the CLI, the tests and the plugin all use it.
+can appear. A page's windows all have one shape (`spans`). Imports no Krita or Qt: the CLI,
+the tests and the plugin all use it.
 
 Memory: a run is budgeted before it starts. Its peak is the engine's fixed memory (measured
 once the model is loaded and has run a tile), the page-sized uint8 buffers of the stage, and
-one tile's activations (the card's measured bytes per pixel), or after the tiles the bounded
-work of dropping unsure fragments (cleanup.py); everything else works in bands of
-BAND_PIXELS. The tile is as large as the cap allows; if even the smallest does not fit,
-MemoryCapError says how much is needed, before any work.
+one tile's activations (the card's measured bytes per pixel) and what the runtime keeps for
+good once it has run a new window shape (`backends.KEPT_MB_PER_SHAPE`: earlier pages' shapes
+are in the fixed memory of later ones), or after the tiles the bounded work of dropping unsure
+fragments (cleanup.py); everything else works in bands of BAND_PIXELS. The tile is as large
+as the cap allows; if even the smallest does not fit, MemoryCapError says how much is needed,
+before any work.
 """
 from __future__ import annotations
 
@@ -30,8 +33,9 @@ from .preprocess import Levels, band_rows, bilinear, chunks, measure_levels
 TILE_STEP = 64  # px: tile sides are multiples of this
 RESERVE_MB = 48  # band buffers, the tile's own copies beyond the measured activations, allocator slack
 # per loaded runtime: the memory it took (model, compiled kernels, a first run's buffers), and the
-# part of that a run's request holds again each time it runs (freed between pages)
-_runner_mb: dict[int, tuple[float, float]] = {}
+# part of that a run's request holds again each time it runs (freed between pages), and what
+# the runtime had then kept for good (`Engine.fixed_mb`)
+_runner_mb: dict[int, tuple[float, float, float]] = {}
 
 
 def runs_as(card: ModelCard, backend: str = DEFAULTS.backend, device: str = DEFAULTS.device) -> ModelCard:
@@ -60,17 +64,29 @@ class Engine:
             self.runner.run(probe, cond)
             running = rss_mb()
             self.runner.release()
-            _runner_mb[id(self.runner)] = (max(running - before, 0.0), max(running - rss_mb(), 0.0))
-        runtime_mb, request_mb = _runner_mb[id(self.runner)]
+            _runner_mb[id(self.runner)] = (max(running - before, 0.0), max(running - rss_mb(), 0.0), self.runner.kept_mb)
+        runtime_mb, request_mb, kept_mb = _runner_mb[id(self.runner)]
         # what a batch's later pages find resident beyond this: the runtime's buffers for the tile
-        # shape in use, which they reuse, and what the runtime keeps after other tile shapes (not
-        # budgeted: README, known defect); glibc's heap is kept from holding the rest (steady_heap)
-        self.fixed_mb = rss_mb() + request_mb if whole_process else runtime_mb
+        # shape in use, which they reuse, and what the runtime keeps for each new shape it runs
+        # (`fixed_mb`); glibc's heap is kept from holding the rest (steady_heap)
+        self._fixed_mb = rss_mb() + request_mb if whole_process else runtime_mb
+        self._kept_before = self.runner.kept_mb if whole_process else kept_mb
         self.whole_process = whole_process
-        self._kept: tuple[int, int] | None = None  # the tile core whose runtime buffers the last page kept
+        self._kept: tuple[int, int] | None = None  # the window shape whose runtime buffers the last page kept
         self.bytes_per_pixel, self.run_mb = card.tile_memory(f"{self.runner.name}/{self.runner.precision}")
         self.max_memory_mb = max_memory_mb
         self.tile = tile  # fixed core tile size (tests, benchmarks); None: from the memory cap
+
+    @property
+    def fixed_mb(self) -> float:
+        """This process (CLI) or the loaded runtime (Krita) before any page, and what the
+        runtime has kept for good since (per window shape run: `backends.KEPT_MB_PER_SHAPE`)."""
+        return self._fixed_mb + self.kept_mb
+
+    @property
+    def kept_mb(self) -> float:
+        """What the runtime has kept for good since this engine started (`fixed_mb`)."""
+        return self.runner.kept_mb - self._kept_before
 
     @property
     def backend(self) -> str:
@@ -91,8 +107,16 @@ class Engine:
                 "faint": np.array([[settings.faint_for(self.card)]], np.float32)}
 
     # memory ----------------------------------------------------------------------------------
-    def _tile_mb(self, side: int) -> float:
-        return self.run_mb + self.bytes_per_pixel * (side + 2 * self.card.margin) ** 2 / MB
+    def _tile_mb(self, wh: int, ww: int) -> float:
+        """A window's activations (with the run's own overhead), and what the runtime keeps
+        for good if it has not run this shape before."""
+        kept = self.runner.keeps_mb((1, self.card.planes, wh, ww))
+        return self.run_mb + self.bytes_per_pixel * wh * ww / MB + kept
+
+    def window(self, h: int, w: int, th: int, tw: int) -> tuple[int, int]:
+        """The one window shape of a page's tiles of these cores (`spans`)."""
+        margin, m = self.card.margin, self.card.size_multiple
+        return spans(h, th, margin, m)[0], spans(w, tw, margin, m)[0]
 
     def page_mb(self, h: int, w: int, thickness: float) -> tuple[float, float]:
         """Page-sized buffers (MB) while tiles run, and the most in the stages after them
@@ -111,7 +135,9 @@ class Engine:
     def peak_mb(self, h: int, w: int, thickness: float) -> float:
         """The least peak a run of this page can have (with the smallest tile)."""
         tiles, after = self.page_mb(h, w, thickness)
-        return self.fixed_mb + RESERVE_MB + max(tiles + self._tile_mb(self.card.size_multiple), after)
+        m = self.card.size_multiple
+        side = m + 2 * self.card.margin
+        return self.fixed_mb + RESERVE_MB + max(tiles + self._tile_mb(side, side), after)
 
     def check_fits(self, h: int, w: int, thickness: float, extra_mb: float = 0.0) -> None:
         need = self.peak_mb(h, w, thickness) + extra_mb
@@ -120,24 +146,43 @@ class Engine:
                                  f"{self.max_memory_mb:g} MB")
 
     def tile_core(self, h: int, w: int, page_mb: float | None = None) -> tuple[int, int]:
-        """Core tile height/width: as large as the memory cap allows, never larger than needed.
-        page_mb: the page-sized buffers alive while tiles run (default: sketch planes and result)."""
-        m = self.card.size_multiple
+        """Core tile height/width: as large as the memory cap allows, never larger than needed,
+        and even across the page (`spans`). page_mb: the page-sized buffers alive while tiles
+        run (default: sketch planes and result)."""
         if self.tile:
-            side = self.tile
-        else:
-            page = (self.card.planes + 1) * h * w / MB if page_mb is None else page_mb
-            free = self.max_memory_mb - self.fixed_mb - RESERVE_MB - page - self.run_mb
-            span = math.sqrt(max(free, 0) * MB / self.bytes_per_pixel)
-            step = max(m, TILE_STEP)  # few distinct tile shapes: a runtime keeps buffers per shape
-            fits = int(span - 2 * self.card.margin)
-            side = fits // step * step or fits // m * m  # under one step: the largest multiple that fits
-            if side < m:
-                need = self.fixed_mb + RESERVE_MB + page + self._tile_mb(m)
-                raise MemoryCapError(f"a {w}x{h} page needs about {need:.0f} MB, over the memory cap of "
-                                     f"{self.max_memory_mb:g} MB")
-        up = lambda n: -(-n // m) * m  # noqa: E731
-        return min(side, up(h)), min(side, up(w))
+            return self._even(h, self.tile), self._even(w, self.tile)
+        page = (self.card.planes + 1) * h * w / MB if page_mb is None else page_mb
+        kept = 0.0
+        while True:  # at most twice: a new window shape's kept memory shrinks the tile, to a shape no larger
+            side = self._largest_side(h, w, page + kept)
+            th, tw = self._even(h, side), self._even(w, side)
+            new = self.runner.keeps_mb((1, self.card.planes, *self.window(h, w, th, tw)))
+            if new <= kept:
+                return th, tw
+            kept = new
+
+    def _largest_side(self, h: int, w: int, page: float) -> int:
+        m = self.card.size_multiple
+        free = self.max_memory_mb - self.fixed_mb - RESERVE_MB - page - self.run_mb
+        span = math.sqrt(max(free, 0) * MB / self.bytes_per_pixel)
+        step = max(m, TILE_STEP)  # few distinct tile sizes
+        fits = int(span - 2 * self.card.margin)
+        side = fits // step * step or fits // m * m  # under one step: the largest multiple that fits
+        if side < m:
+            need = self.fixed_mb + RESERVE_MB + page + self._tile_mb(m + 2 * self.card.margin, m + 2 * self.card.margin)
+            raise MemoryCapError(f"a {w}x{h} page needs about {need:.0f} MB, over the memory cap of "
+                                 f"{self.max_memory_mb:g} MB")
+        return side
+
+    def _even(self, n: int, side: int) -> int:
+        """The core size along a page side of n px for cores of at most `side`: the padded side
+        itself where one window holds it, else as even as the size multiple allows."""
+        m, margin = self.card.size_multiple, self.card.margin
+        end = -(-n // m) * m
+        if end <= side + 2 * margin:
+            return end
+        k = -(-(end - 2 * margin) // side)
+        return -(-(end - 2 * margin) // (k * m)) * m
 
     # running -----------------------------------------------------------------------------------
     def run(self, grey: np.ndarray, settings: Settings = DEFAULTS,
@@ -169,40 +214,35 @@ class Engine:
         if levels is None:
             levels = measure_levels(grey)
         th, tw = self.tile_core(h, w, page_mb[0])
-        if self._kept not in (None, (th, tw)):  # buffers for other tiles: not in this page's budget
+        shape = self.window(h, w, th, tw)
+        if self._kept not in (None, shape):  # buffers for other tiles: not in this page's budget
             self.runner.release()
         self._kept = None
         out = np.empty((h, w), np.uint8)
-        origins = [(y, x) for y in range(0, h, th) for x in range(0, w, tw)]
-        # the CLI's next page of this tile size reuses the runtime's buffers (no fresh pages to
-        # map) where the stages after the tiles have room for them; else they go now
-        keep = self.whole_process and (self.fixed_mb + RESERVE_MB + page_mb[1] + self._tile_mb(max(th, tw))
-                                       <= self.max_memory_mb)
         try:
-            self._tiles(grey, blue, out, levels, cond, finish, origins, th, tw, progress, cancelled)
+            self._tiles(grey, blue, out, levels, cond, finish, th, tw, progress, cancelled)
         finally:
-            if keep:
-                self._kept = (th, tw)
+            # the CLI's next page of this window shape reuses the runtime's buffers (no fresh
+            # pages to map) where the stages after the tiles have room for them; else they go now
+            if self.whole_process and (self.fixed_mb + RESERVE_MB + page_mb[1] + self._tile_mb(*shape)
+                                       <= self.max_memory_mb):
+                self._kept = shape
             else:
                 self.runner.release()
         cleanup.drop_unsure(out, float(cond["thickness"][0, 0]))
         return out
 
     def _tiles(self, grey: np.ndarray, blue: np.ndarray | None, out: np.ndarray, levels: Levels,
-               cond: dict[str, np.ndarray], finish: tuple[float, float],
-               origins: list[tuple[int, int]], th: int, tw: int, progress, cancelled) -> None:
+               cond: dict[str, np.ndarray], finish: tuple[float, float], th: int, tw: int, progress, cancelled) -> None:
         h, w = grey.shape
         margin, m = self.card.margin, self.card.size_multiple
-        bottom, right = -(-h // m) * m, -(-w // m) * m  # the image padded to the size multiple
-        for i, (y, x) in enumerate(origins):
+        (wh, rows), (ww, cols) = spans(h, th, margin, m), spans(w, tw, margin, m)
+        window = np.empty((wh, ww), np.uint8)
+        image = np.empty((1, self.card.planes, wh, ww), np.float32)
+        for i, ((wy, y0, y1), (wx, x0, x1)) in enumerate((r, c) for r in rows for c in cols):
             if cancelled is not None and cancelled():
                 raise Cancelled("cancelled")
-            # context on every side, but not past the (padded) image: there the network's own
-            # zero padding is the paper, exactly as in a whole-image run
-            wy, wx = max(y - margin, 0), max(x - margin, 0)
-            window = np.empty((min(y + th + margin, bottom) - wy, min(x + tw + margin, right) - wx), np.uint8)
             _read_window(grey, wy, wx, window)
-            image = np.empty((1, self.card.planes) + window.shape, np.float32)
             levels.apply(window, wy, wx, out=image[0, 0])
             if self.card.planes == 2:
                 if blue is None:
@@ -211,13 +251,32 @@ class Engine:
                     _read_window(blue, wy, wx, window, paper=0)
                     np.multiply(window, np.float32(1 / 255), out=image[0, 1])
             pred = self.runner.run(image, cond)
-            if pred.shape != (1, 1) + window.shape:
+            if pred.shape != (1, 1, wh, ww):
                 raise backends.BackendError(f"model {self.card.path.name} returned {pred.shape[-2:]} pixels for "
-                                            f"{window.shape}: it is not a lineart model of this engine")
-            core = pred[0, 0, y - wy:y - wy + min(th, h - y), x - wx:x - wx + min(tw, w - x)]
-            _to_lineart(core, *finish, out[y:y + core.shape[0], x:x + core.shape[1]])
+                                            f"{(wh, ww)}: it is not a lineart model of this engine")
+            _to_lineart(pred[0, 0, y0 - wy:y1 - wy, x0 - wx:x1 - wx], *finish, out[y0:y1, x0:x1])
             if progress is not None:
-                progress(i + 1, len(origins))
+                progress(i + 1, len(rows) * len(cols))
+
+
+def spans(n: int, core: int, margin: int, m: int) -> tuple[int, list[tuple[int, int, int]]]:
+    """One side of a page's tiles: the window size, and each window's start and its core's
+    start and end. Every window has that one size (a runtime keeps memory for each image shape
+    it runs): the first and last windows' outer margins are core too (beyond them is the padded
+    image's edge, as in a whole-image run), and the last window ends at that edge, overlapping
+    the one before by what `Engine._even` could not even out. Window starts stay on the
+    network's downsampling grid (multiples of m), so every core is exact."""
+    end = -(-n // m) * m  # the image padded to the size multiple
+    if end <= core + 2 * margin:
+        return end, [(0, 0, n)]
+    size = core + 2 * margin
+    k = -(-(end - 2 * margin) // core)
+    out, lo = [], 0
+    for i in range(k - 1):
+        out.append((i * core, lo, (i + 1) * core + margin))
+        lo = out[-1][2]
+    out.append((end - size, lo, n))
+    return size, out
 
 
 def _to_lineart(pred: np.ndarray, black: float, white: float, dst: np.ndarray) -> None:
