@@ -621,13 +621,14 @@ def test_a_tufts_lines_meet_at_the_root_and_part_as_two_lines():
         assert line_count(np.roll(ring, -int(np.argmin(ring)))) == len(lines), seed
 
 
-def test_tufts_scores_lines_drawn_whole_and_lines_left_out():
-    """The tufts metric counts a tuft's lines as drawn where the output has ink on them: all
-    ink scores 1, paper 0, and the sketch itself (its passes within a pixel of the traced
-    line) in between."""
+@pytest.mark.parametrize("metric", ["tufts", "veins"])
+def test_tufts_and_veins_score_lines_drawn_whole_and_lines_left_out(metric):
+    """The tufts and veins metrics count the drawing's lines as drawn where the output has ink
+    on them: all ink scores 1, paper 0, and ink on the left half of the page in between."""
     from types import SimpleNamespace
 
-    from training.evaluate import tufts
+    from training import evaluate
+    tufts = getattr(evaluate, metric)
 
     class Fixed:
         card = SimpleNamespace(default_faint=0.4)
@@ -640,5 +641,5 @@ def test_tufts_scores_lines_drawn_whole_and_lines_left_out():
 
     assert tufts(Fixed(lambda g: np.zeros_like(g)), 3) == {"covered": 1.0, "lines_whole": 1.0}
     assert tufts(Fixed(lambda g: np.full_like(g, 255)), 3) == {"covered": 0.0, "lines_whole": 0.0}
-    sketch = tufts(Fixed(lambda g: np.where(g < 200, 0, 255).astype(np.uint8)), 3)
-    assert 0.2 < sketch["covered"] < 1.0, sketch
+    half = tufts(Fixed(lambda g: np.where(np.indices(g.shape)[1] < g.shape[1] // 2, 0, 255).astype(np.uint8)), 3)
+    assert 0.2 < half["covered"] < 0.8 and half["lines_whole"] < 1.0, half

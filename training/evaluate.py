@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from smart_lineart.engine.tiling import Engine
 from smart_lineart.settings import Settings
 from training import strokes_eval
 from training.curves import resample
-from training.figures import Details, tuft
+from training.figures import Details, tuft, venation
 from training.metrics import (
     INK,
     compare,
@@ -255,14 +256,28 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
 
 def tufts(engine: Engine, n: int, size: int = 192, thickness: float = 2.0) -> dict:
     """Lines fanning out from one root (`figures.tuft`: Bee02's wing roots), sketched by random
-    sketchers and inked at 2 px: the share of the traced lines' centre-line points with solid
-    ink within a pixel, and the share of lines drawn whole (no break over 3 px; their last 4 px
-    at either end, where passes overshoot or stop short, left out)."""
-    rng = np.random.default_rng(EVAL_SEED + 9)
+    sketchers and inked at 2 px (`_lines_kept`)."""
+    return _lines_kept(engine, n, size, thickness, EVAL_SEED + 9,
+                       lambda rng, c, extra: tuft(rng, c, size * 0.7, thickness, extra))
+
+
+def veins(engine: Engine, n: int, size: int = 192, thickness: float = 2.0) -> dict:
+    """A wing or leaf whose veins are drawn small and close, once each (`figures.venation`:
+    Bee02's wings), sketched by random sketchers and inked at 2 px (`_lines_kept`)."""
+    return _lines_kept(engine, n, size, thickness, EVAL_SEED + 10,
+                       lambda rng, c, extra: venation(rng, c, thickness, extra))
+
+
+def _lines_kept(engine: Engine, n: int, size: int, thickness: float, seed: int,
+                draw: Callable[[np.random.Generator, np.ndarray, Details], None]) -> dict:
+    """The share of the traced lines' centre-line points with solid ink within a pixel, and the
+    share of lines drawn whole (no break over 3 px; their last 4 px at either end, where passes
+    overshoot or stop short, left out), of drawings `draw` makes."""
+    rng = np.random.default_rng(seed)
     covered, whole = [], []
     for _ in range(n):
         extra = Details()
-        tuft(rng, np.full(2, size / 2) + rng.normal(0, size / 20, 2), size * 0.7, thickness, extra)
+        draw(rng, np.full(2, size / 2) + rng.normal(0, size / 20, 2), extra)
         sketch, traced = render_sketch(rng, [], [], size, engine.card.default_faint, sketch_style(rng), False, extra)
         grey, blue = sketch_u8(sketch)
         inked = dilate(engine.run(grey, Settings(thickness), blue=blue).astype(np.float32) / 255 < 0.5, 1)
@@ -341,6 +356,7 @@ def main() -> None:
     res["blue_guides"] = guides(engine, a.n, a.size, blue=True)
     res["close_lines"] = close_lines(engine, a.n)
     res["tufts"] = tufts(engine, a.n)
+    res["veins"] = veins(engine, a.n)
     res["thin_passes"] = thin_passes(engine, a.n, a.size)
     res["strokes"] = strokes_eval.measure(engine)
     res["faint_response"] = {"kept_share_by_darkness": faint_response(engine, a.n, a.size),
