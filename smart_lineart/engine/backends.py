@@ -22,9 +22,8 @@ BACKENDS = ("openvino", "onnxruntime")
 # release_memory nor dropping the compiled model gives back (openvino issues 20633, 23316).
 # Measured here for a window of A px: 2-20 MB per new shape (lineart-v26 in int8 the most,
 # lineart-v25 in f32 the least) and, for a shape larger than any before, up to 12 bytes per px
-# of what it adds to the largest: bounded by
+# of what it adds to the largest (compiling for other settings adds nothing lasting): bounded by
 KEPT_MB_PER_SHAPE, KEPT_BYTES_PER_PIXEL, KEPT_BYTES_PER_NEW_PIXEL = 8.0, 5.0, 14.0
-KEPT_MB_PER_COMPILE = 3.0  # each conditioning's compiled model leaves about 2 MB behind
 DEVICES = ("CPU", "GPU", "NPU")
 
 # ONNX Runtime execution providers that count as a GPU, by platform
@@ -164,7 +163,6 @@ class _OpenVino:
         if key != self._cond_key:
             self.release()
             self._compiled, self._cond_key = {}, key
-            self._kept_mb += KEPT_MB_PER_COMPILE
         shape_key = tuple(shape) if self.device == "NPU" else (1, shape[1], -1, -1)  # the NPU: static shapes only
         if shape_key not in self._requests:
             if shape_key not in self._compiled:
