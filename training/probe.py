@@ -35,10 +35,11 @@ def tile(path: str, backend: str, precision: str, core: int, rf: int, multiple: 
     card = ModelCard(Path(path), "probe", tuple(map(str, range(brushes))), (1.0, 8.0), (1.0, 8.0), rf, multiple,
                      1.0, 0.3, planes, {})
     engine = Engine(card, backend, "CPU", tile=core, precision=precision)
+    fixed = engine.fixed_mb  # before the tile: after it, it holds what the runtime keeps for its shape
     page = np.full((core, core), 255, np.uint8)
     for _ in range(2):
         engine.run(page, blue=np.zeros_like(page) if planes == 2 else None)
-    print(engine.fixed_mb, peak_rss_mb())
+    print(fixed, peak_rss_mb())
 
 
 def main() -> int:
