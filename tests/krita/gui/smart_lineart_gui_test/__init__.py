@@ -248,8 +248,14 @@ class Scenario:
         self.window.addView(big)
         big.setActiveNode(layer)
         self.big, self.big_before = big, names(big)
+
+        def cancel_after_first_tile(value: int) -> None:  # tiles left: the run is mid-way (a timer raced its end)
+            if 0 < value < docker.progress.maximum():
+                docker.progress.valueChanged.disconnect(cancel_after_first_tile)
+                docker.cancel_button.click()
+
+        docker.progress.valueChanged.connect(cancel_after_first_tile)
         docker.run_button.click()
-        QtCore.QTimer.singleShot(1500, docker.cancel_button.click)
         return lambda: docker.controller.job is None and docker.status.text().startswith(("Cancelled", "Done"))
 
     def vector_output(self):
