@@ -110,8 +110,18 @@ class Engine:
     def _tile_mb(self, wh: int, ww: int) -> float:
         """A window's activations (with the run's own overhead), and what the runtime keeps
         for good if it has not run this shape before."""
-        kept = self.runner.keeps_mb((1, self.card.planes, wh, ww))
-        return self.run_mb + self.bytes_per_pixel * wh * ww / MB + kept
+        return self.run_mb + self.bytes_per_pixel * wh * ww / MB + self._keeps_mb(wh, ww)
+
+    def _keeps_mb(self, wh: int, ww: int) -> float:
+        return self.runner.keeps_mb((1, self.card.planes, wh, ww))
+
+    def _smallest_tile_mb(self) -> float:
+        side = self.card.size_multiple + 2 * self.card.margin
+        return self._tile_mb(side, side)
+
+    def _refuse(self, h: int, w: int, need: float) -> MemoryCapError:
+        return MemoryCapError(f"a {w}x{h} page needs about {need:.0f} MB, over the memory cap of "
+                              f"{self.max_memory_mb:g} MB")
 
     def window(self, h: int, w: int, th: int, tw: int) -> tuple[int, int]:
         """The one window shape of a page's tiles of these cores (`spans`)."""
@@ -135,15 +145,12 @@ class Engine:
     def peak_mb(self, h: int, w: int, thickness: float) -> float:
         """The least peak a run of this page can have (with the smallest tile)."""
         tiles, after = self.page_mb(h, w, thickness)
-        m = self.card.size_multiple
-        side = m + 2 * self.card.margin
-        return self.fixed_mb + RESERVE_MB + max(tiles + self._tile_mb(side, side), after)
+        return self.fixed_mb + RESERVE_MB + max(tiles + self._smallest_tile_mb(), after)
 
     def check_fits(self, h: int, w: int, thickness: float, extra_mb: float = 0.0) -> None:
         need = self.peak_mb(h, w, thickness) + extra_mb
         if need > self.max_memory_mb:
-            raise MemoryCapError(f"a {w}x{h} page needs about {need:.0f} MB, over the memory cap of "
-                                 f"{self.max_memory_mb:g} MB")
+            raise self._refuse(h, w, need)
 
     def tile_core(self, h: int, w: int, page_mb: float | None = None) -> tuple[int, int]:
         """Core tile height/width: as large as the memory cap allows, never larger than needed,
@@ -156,7 +163,7 @@ class Engine:
         while True:  # at most twice: a new window shape's kept memory shrinks the tile, to a shape no larger
             side = self._largest_side(h, w, page + kept)
             th, tw = self._even(h, side), self._even(w, side)
-            new = self.runner.keeps_mb((1, self.card.planes, *self.window(h, w, th, tw)))
+            new = self._keeps_mb(*self.window(h, w, th, tw))
             if new <= kept:
                 return th, tw
             kept = new
@@ -169,9 +176,7 @@ class Engine:
         fits = int(span - 2 * self.card.margin)
         side = fits // step * step or fits // m * m  # under one step: the largest multiple that fits
         if side < m:
-            need = self.fixed_mb + RESERVE_MB + page + self._tile_mb(m + 2 * self.card.margin, m + 2 * self.card.margin)
-            raise MemoryCapError(f"a {w}x{h} page needs about {need:.0f} MB, over the memory cap of "
-                                 f"{self.max_memory_mb:g} MB")
+            raise self._refuse(h, w, self.fixed_mb + RESERVE_MB + page + self._smallest_tile_mb())
         return side
 
     def _even(self, n: int, side: int) -> int:
