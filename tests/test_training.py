@@ -113,6 +113,27 @@ def test_venation_is_a_training_option_of_veins_kept_apart_and_ending_on_lines()
     assert not np.array_equal(pair.target, make_pair(np.random.default_rng(5), 256, thickness=2.0).target)
 
 
+def test_merge_share_adds_lines_gone_over_that_stay_one_line():
+    """`--merge-share`: more lines gone over once more and lines drawn as loose bundles; each is
+    several passes in the sketch and one line in the target. At 0 nothing more is drawn."""
+    from training import figures
+    from training.synth import render_sketch, render_target, sketch_style
+    a, b = np.random.default_rng(8), np.random.default_rng(8)
+    figures.details(a, 256, 150.0, 2.0)
+    figures.details(b, 256, 150.0, 2.0, merge_share=0.0)
+    assert a.random() == b.random()
+    extra = figures.details(np.random.default_rng(3), 256, 150.0, 2.0, merge_share=1.0)
+    assert len(extra.bundles) >= 1 and len(extra.restrokes) >= 1
+    rng = np.random.default_rng(4)
+    only = figures.Details(bundles=extra.bundles[:1])
+    sketch, traced = render_sketch(rng, [], [], 256, 0.3, sketch_style(rng), False, only)
+    assert len(traced) == 1  # one line to trace however many passes
+    ink = render_target(traced, 256, 2.0, "fineliner") < 0.5
+    grey = sketch[..., :3].mean(-1) if sketch.shape[-1] == 3 else 1 - sketch[..., 3]
+    # the loose passes cover a band several times as wide as the one target line
+    assert (grey < 0.8).sum() > 2.5 * ink.sum()
+
+
 def test_thin_passes_scores_a_thin_pen_rough(card):
     """`evaluate.thin_passes`: recall and precision at 2 px of tidy one-pass roughs per pen width;
     the shipped model keeps nearly all of a 1.2 px pen's lines (lineart-v25: 0.98)."""
