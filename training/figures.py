@@ -8,7 +8,7 @@
 - tufts: lines fanning out from one root (wing veins, a hair tuft, folds from a pinch),
   each sketched with passes, crowded where they meet;
 - venation: a wing or leaf whose veins are drawn small and close, once each (a training option).
-- bundles: one line drawn as a loose bundle of passes (a training option, with more restrokes).
+- bundles: one line drawn as a bundle of whole passes (a training option).
 
 What separates hatching from passes of one line is in the data: hatching lines are drawn
 once, confidently, evenly spaced, as dark as each other and tapered at both ends; passes
@@ -38,7 +38,7 @@ class Details:
     # patches of lines drawn once each with one hand (as dark as each other), kept as separate lines
     hatches: list[list[np.ndarray]] = field(default_factory=list)
     restrokes: list[np.ndarray] = field(default_factory=list)  # one line, gone over once more (see `restroke`)
-    bundles: list[np.ndarray] = field(default_factory=list)  # one line, drawn as a loose bundle of passes
+    bundles: list[np.ndarray] = field(default_factory=list)  # one line, drawn as a bundle of passes
     fills: list[Fill] = field(default_factory=list)
 
 
@@ -131,8 +131,9 @@ def restroke(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
 
 
 def bundle(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
-    """One long line drawn as a bundle of 3-6 nearly parallel passes by a loose hand (girl.png's
-    hair; `render_sketch` draws it loose whatever the sketcher's style): one line to an inker."""
+    """One long line drawn as a bundle of 3-6 nearly parallel passes, whole passes apart (girl.png's
+    hair, by a loose sketcher; `render_sketch` draws it in the sketcher's hand, so a tidy one's
+    passes stay close): one line to an inker."""
     length = rng.uniform(60, 180)
     ang = rng.uniform(0, np.pi)
     d = np.array([np.cos(ang), np.sin(ang)]) * length / 2
@@ -244,13 +245,12 @@ def spot_black(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
 
 
 def details(rng: np.random.Generator, size: int, scale: float, thickness: float, vein_share: float = 0.0,
-            merge_share: float = 0.0) -> Details:
+            bundle_share: float = 0.0) -> Details:
     """0-4 structured parts at random places of a `size` px drawing; besides, in 60% of drawings
     a close double line, in 60% a line gone over once more (`restroke`), in 40% a `tuft`. With doubles only
     among the parts (0.3 per drawing) networks merged every double 4-5 px apart at 1.5 px; with
     doubles alone added, they kept passes of one line apart as well. vein_share: the share of
-    drawings given a `venation` too; merge_share: the share given 1-3 more lines gone over once
-    more and 1-2 lines drawn as loose bundles, one line each however close their passes part
+    drawings given a `venation` too; bundle_share: the share given 1-2 lines drawn as a `bundle`
     (training options; 0 draws nothing more, so the held-out set and the tests' samples stay
     as they are)."""
     out = Details()
@@ -274,9 +274,7 @@ def details(rng: np.random.Generator, size: int, scale: float, thickness: float,
                 spot_black(rng, c + rng.normal(0, 20, 2), out)
     if vein_share and rng.random() < vein_share:
         venation(rng, rng.uniform(0.2, 0.8, 2) * size, thickness, out)
-    if merge_share and rng.random() < merge_share:
-        for _ in range(rng.integers(1, 4)):
-            restroke(rng, rng.uniform(0.1, 0.9, 2) * size, out)
+    if bundle_share and rng.random() < bundle_share:
         for _ in range(rng.integers(1, 3)):
             bundle(rng, rng.uniform(0.1, 0.9, 2) * size, out)
     return out

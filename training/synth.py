@@ -383,8 +383,8 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
         passes, centre = _sketch_strokes(rng, pts, closed, how, darkness, n)
         strokes += passes
         traced.append((centre, closed))
-    for pts in extra.bundles:  # drawn loose whoever draws them
-        n, how = _bundle(rng, dict(style, spread=rng.uniform(2.4, 3.6)))
+    for pts in extra.bundles:  # in the sketcher's hand: loose only where the drawing is
+        n, how = _bundle(rng, style)
         passes, centre = _sketch_strokes(rng, pts, False, how, rng.uniform(0.75, 1.0), n)
         strokes += passes
         traced.append((centre, False))
@@ -535,9 +535,9 @@ class Pair:
 
 def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = None,
               thickness: float | None = None, faint: float | None = None, blue: bool | None = None,
-              style: dict | None = None, vein_share: float = 0.0, merge_share: float = 0.0) -> Pair:
+              style: dict | None = None, vein_share: float = 0.0, bundle_share: float = 0.0) -> Pair:
     """A random rough sketch and its target; style: the sketcher's (default: a random one);
-    vein_share, merge_share: see `figures.details`."""
+    vein_share, bundle_share: see `figures.details`."""
     if thickness is None:
         thickness = float(np.exp(rng.uniform(*np.log(THICKNESS_RANGE))))
     if brush is None:
@@ -546,7 +546,7 @@ def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = Non
         faint = float(rng.uniform(*FAINT_RANGE))
     style = style or sketch_style(rng)
     curves, guides, scale = random_drawing(rng, size, min_gap(style, thickness))
-    extra = details(rng, size, scale, thickness, vein_share, merge_share)
+    extra = details(rng, size, scale, thickness, vein_share, bundle_share)
     sketch, traced = render_sketch(rng, curves, guides, size, faint, style, blue, extra)
     grey, blue_u8 = sketch_u8(sketch)
     net_input = measure_levels(grey).apply(grey, 0, 0)
