@@ -113,32 +113,6 @@ def test_venation_is_a_training_option_of_veins_kept_apart_and_ending_on_lines()
     assert not np.array_equal(pair.target, make_pair(np.random.default_rng(5), 256, thickness=2.0).target)
 
 
-def test_bundle_share_adds_lines_drawn_as_bundles_that_stay_one_line():
-    """`--bundle-share`: lines drawn as bundles of whole passes in the sketcher's hand; each is
-    several passes in the sketch, wide apart for a loose sketcher, and one line in the target.
-    At 0 nothing more is drawn."""
-    from training import figures
-    from training.synth import render_sketch, render_target, sketch_style
-    a, b = np.random.default_rng(8), np.random.default_rng(8)
-    figures.details(a, 256, 150.0, 2.0)
-    figures.details(b, 256, 150.0, 2.0, bundle_share=0.0)
-    assert a.random() == b.random()
-    extra = figures.details(np.random.default_rng(3), 256, 150.0, 2.0, bundle_share=1.0)
-    assert len(extra.bundles) >= 1
-    only = figures.Details(bundles=extra.bundles[:1])
-    bands = {}
-    for spread in (0.3, 3.0):
-        rng = np.random.default_rng(4)
-        style = dict(sketch_style(rng), spread=spread, scratch=0.0, medium="digital")
-        sketch, traced = render_sketch(rng, [], [], 256, 0.3, style, False, only)
-        assert len(traced) == 1  # one line to trace however many passes
-        ink = render_target(traced, 256, 2.0, "fineliner") < 0.5
-        grey = sketch[..., :3].mean(-1)
-        bands[spread] = (grey < np.median(grey) - 0.2).sum() / ink.sum()
-    # a loose hand's passes cover a band several times as wide as the one target line; a tidy one's little more
-    assert bands[3.0] > 2.5 and bands[3.0] > 2 * bands[0.3], bands
-
-
 def test_thin_passes_scores_a_thin_pen_rough(card):
     """`evaluate.thin_passes`: recall and precision at 2 px of tidy one-pass roughs per pen width;
     the shipped model keeps nearly all of a 1.2 px pen's lines (lineart-v25: 0.98)."""

@@ -8,7 +8,6 @@
 - tufts: lines fanning out from one root (wing veins, a hair tuft, folds from a pinch),
   each sketched with passes, crowded where they meet;
 - venation: a wing or leaf whose veins are drawn small and close, once each (a training option).
-- bundles: one line drawn as a bundle of whole passes (a training option).
 
 What separates hatching from passes of one line is in the data: hatching lines are drawn
 once, confidently, evenly spaced, as dark as each other and tapered at both ends; passes
@@ -38,7 +37,6 @@ class Details:
     # patches of lines drawn once each with one hand (as dark as each other), kept as separate lines
     hatches: list[list[np.ndarray]] = field(default_factory=list)
     restrokes: list[np.ndarray] = field(default_factory=list)  # one line, gone over once more (see `restroke`)
-    bundles: list[np.ndarray] = field(default_factory=list)  # one line, drawn as a bundle of passes
     fills: list[Fill] = field(default_factory=list)
 
 
@@ -128,16 +126,6 @@ def restroke(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
     ang = rng.uniform(0, np.pi)
     d = np.array([np.cos(ang), np.sin(ang)]) * length / 2
     out.restrokes.append(_arc(c - d, c + d, rng.normal(0, 0.08) * length))
-
-
-def bundle(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
-    """One long line drawn as a bundle of 3-6 nearly parallel passes, whole passes apart (girl.png's
-    hair, by a loose sketcher; `render_sketch` draws it in the sketcher's hand, so a tidy one's
-    passes stay close): one line to an inker."""
-    length = rng.uniform(60, 180)
-    ang = rng.uniform(0, np.pi)
-    d = np.array([np.cos(ang), np.sin(ang)]) * length / 2
-    out.bundles.append(_arc(c - d, c + d, rng.normal(0, 0.12) * length))
 
 
 def hair(rng: np.random.Generator, c: np.ndarray, scale: float, thickness: float, out: Details) -> None:
@@ -244,15 +232,13 @@ def spot_black(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
     out.fills.append(Fill(catmull_rom(ctrl, closed=True)))
 
 
-def details(rng: np.random.Generator, size: int, scale: float, thickness: float, vein_share: float = 0.0,
-            bundle_share: float = 0.0) -> Details:
+def details(rng: np.random.Generator, size: int, scale: float, thickness: float, vein_share: float = 0.0) -> Details:
     """0-4 structured parts at random places of a `size` px drawing; besides, in 60% of drawings
     a close double line, in 60% a line gone over once more (`restroke`), in 40% a `tuft`. With doubles only
     among the parts (0.3 per drawing) networks merged every double 4-5 px apart at 1.5 px; with
     doubles alone added, they kept passes of one line apart as well. vein_share: the share of
-    drawings given a `venation` too; bundle_share: the share given 1-2 lines drawn as a `bundle`
-    (training options; 0 draws nothing more, so the held-out set and the tests' samples stay
-    as they are)."""
+    drawings given a `venation` too (a training option; 0 draws nothing more, so the held-out
+    set and the tests' samples stay as they are)."""
     out = Details()
     if rng.random() < 0.6:
         hatching(rng, rng.uniform(0.1, 0.9, 2) * size, thickness, out, "double")
@@ -274,7 +260,4 @@ def details(rng: np.random.Generator, size: int, scale: float, thickness: float,
                 spot_black(rng, c + rng.normal(0, 20, 2), out)
     if vein_share and rng.random() < vein_share:
         venation(rng, rng.uniform(0.2, 0.8, 2) * size, thickness, out)
-    if bundle_share and rng.random() < bundle_share:
-        for _ in range(rng.integers(1, 3)):
-            bundle(rng, rng.uniform(0.1, 0.9, 2) * size, out)
     return out

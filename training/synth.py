@@ -357,12 +357,6 @@ def min_gap(style: dict, thickness: float) -> float:
     return max(thickness + 2.5, 4.0 * style["spread"] + 2.5)  # a tidy sketcher's lines 4 px apart stay two
 
 
-def _bundle(rng, style: dict) -> tuple[int, dict]:
-    """A bundle: 3-6 long, nearly parallel passes, whole passes apart, ends staggered (girl.png's
-    hair): the passes to draw and how."""
-    return int(rng.integers(3, 7)), dict(style, shift=1.0, overshoot=rng.uniform(6, 6 + 4 * style["spread"]))
-
-
 def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blue: bool | None = None,
                   extra: Details | None = None) -> tuple[np.ndarray, list[tuple[np.ndarray, bool]]]:
     """A rough sketch of the drawing: HxWx3 (paper) or HxWx4 (transparent layer), 0..1, and
@@ -378,16 +372,13 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
         # 12% are gone over again and again (dark hair, emphasis): still one line in the target
         n = int(rng.integers(4, 8)) if rng.random() < 0.12 else None
         how = style
-        if rng.random() < style.get("bundle", 0.0):  # only loose sketchers, whose intended lines
-            n, how = _bundle(rng, style)  # keep `min_gap` apart: the looseness tells them from a double
+        if rng.random() < style.get("bundle", 0.0):  # a bundle: 3-6 long, nearly parallel passes
+            # whole passes apart, ends staggered (girl.png's hair); only for loose sketchers, whose
+            # intended lines keep `min_gap` apart, so the drawing's looseness tells them from a double
+            n, how = int(rng.integers(3, 7)), dict(style, shift=1.0, overshoot=rng.uniform(6, 6 + 4 * style["spread"]))
         passes, centre = _sketch_strokes(rng, pts, closed, how, darkness, n)
         strokes += passes
         traced.append((centre, closed))
-    for pts in extra.bundles:  # in the sketcher's hand: loose only where the drawing is
-        n, how = _bundle(rng, style)
-        passes, centre = _sketch_strokes(rng, pts, False, how, rng.uniform(0.75, 1.0), n)
-        strokes += passes
-        traced.append((centre, False))
     confident = dict(style, spread=min(style["spread"], 0.3), overshoot=0.6, scratch=0.0)
     for patch in extra.hatches:  # as dark as each other: each line's passes brought to one darkness (+-3%)
         dark = rng.uniform(0.7, 1.0)
@@ -535,9 +526,9 @@ class Pair:
 
 def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = None,
               thickness: float | None = None, faint: float | None = None, blue: bool | None = None,
-              style: dict | None = None, vein_share: float = 0.0, bundle_share: float = 0.0) -> Pair:
+              style: dict | None = None, vein_share: float = 0.0) -> Pair:
     """A random rough sketch and its target; style: the sketcher's (default: a random one);
-    vein_share, bundle_share: see `figures.details`."""
+    vein_share: see `figures.details`."""
     if thickness is None:
         thickness = float(np.exp(rng.uniform(*np.log(THICKNESS_RANGE))))
     if brush is None:
@@ -546,7 +537,7 @@ def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = Non
         faint = float(rng.uniform(*FAINT_RANGE))
     style = style or sketch_style(rng)
     curves, guides, scale = random_drawing(rng, size, min_gap(style, thickness))
-    extra = details(rng, size, scale, thickness, vein_share, bundle_share)
+    extra = details(rng, size, scale, thickness, vein_share)
     sketch, traced = render_sketch(rng, curves, guides, size, faint, style, blue, extra)
     grey, blue_u8 = sketch_u8(sketch)
     net_input = measure_levels(grey).apply(grey, 0, 0)
