@@ -7,7 +7,9 @@
 - restrokes: a line gone over once more, lighter, parting and meeting again: one line;
 - tufts: lines fanning out from one root (wing veins, a hair tuft, folds from a pinch),
   each sketched with passes, crowded where they meet;
-- venation: a wing or leaf whose veins are drawn small and close, once each (a training option).
+- venation: a wing or leaf whose veins are drawn small and close, once each (a training option);
+- a line beside a restroke: a narrow shape's other side next to a line gone over once more
+  (a training option).
 
 What separates hatching from passes of one line is in the data: hatching lines are drawn
 once, confidently, evenly spaced, as dark as each other and tapered at both ends; passes
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from training.curves import catmull_rom, ellipse_points, resample
+from training.curves import catmull_rom, ellipse_points, normals, resample
 
 
 @dataclass
@@ -128,6 +130,19 @@ def restroke(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
     out.restrokes.append(_arc(c - d, c + d, rng.normal(0, 0.08) * length))
 
 
+def beside(rng: np.random.Generator, line: np.ndarray, thickness: float, out: Details) -> None:
+    """The other side of a narrow shape (a strap, a seam, girl.png's shoulder badge) beside `line`,
+    a line gone over once more: `thickness` + 3-9 px away, drawn once, confidently, a little
+    shorter at either end. Two lines to an inker wherever the restroke's lighter pass parts,
+    toward it or away: alone, each of the two cues (a pass that parts, a close double) is in the
+    data already; together, where a pass lies between two lines or beside them, a network kept
+    the pass as a third line or merged the pair."""
+    gap = thickness + rng.uniform(3.0, 9.0)
+    n = len(line)
+    a, b = int(rng.uniform(0, 0.15) * n), n - int(rng.uniform(0, 0.15) * n)
+    out.hatches.append([(line + normals(line) * rng.choice([-1.0, 1.0]) * gap)[a:b]])
+
+
 def hair(rng: np.random.Generator, c: np.ndarray, scale: float, thickness: float, out: Details) -> None:
     """Locks hanging from a parting: neighbouring borders start apart and meet at the tips;
     a few strands inside, drawn once."""
@@ -232,13 +247,15 @@ def spot_black(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
     out.fills.append(Fill(catmull_rom(ctrl, closed=True)))
 
 
-def details(rng: np.random.Generator, size: int, scale: float, thickness: float, vein_share: float = 0.0) -> Details:
+def details(rng: np.random.Generator, size: int, scale: float, thickness: float, vein_share: float = 0.0,
+            beside_share: float = 0.0) -> Details:
     """0-4 structured parts at random places of a `size` px drawing; besides, in 60% of drawings
     a close double line, in 60% a line gone over once more (`restroke`), in 40% a `tuft`. With doubles only
     among the parts (0.3 per drawing) networks merged every double 4-5 px apart at 1.5 px; with
     doubles alone added, they kept passes of one line apart as well. vein_share: the share of
-    drawings given a `venation` too (a training option; 0 draws nothing more, so the held-out
-    set and the tests' samples stay as they are)."""
+    drawings given a `venation` too; beside_share: the share given a line gone over once more
+    with a line `beside` it (training options; 0 draws nothing more, so the held-out set and the
+    tests' samples stay as they are)."""
     out = Details()
     if rng.random() < 0.6:
         hatching(rng, rng.uniform(0.1, 0.9, 2) * size, thickness, out, "double")
@@ -260,4 +277,7 @@ def details(rng: np.random.Generator, size: int, scale: float, thickness: float,
                 spot_black(rng, c + rng.normal(0, 20, 2), out)
     if vein_share and rng.random() < vein_share:
         venation(rng, rng.uniform(0.2, 0.8, 2) * size, thickness, out)
+    if beside_share and rng.random() < beside_share:
+        restroke(rng, rng.uniform(0.1, 0.9, 2) * size, out)
+        beside(rng, out.restrokes[-1], thickness, out)
     return out

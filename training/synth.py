@@ -526,9 +526,9 @@ class Pair:
 
 def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = None,
               thickness: float | None = None, faint: float | None = None, blue: bool | None = None,
-              style: dict | None = None, vein_share: float = 0.0) -> Pair:
+              style: dict | None = None, vein_share: float = 0.0, beside_share: float = 0.0) -> Pair:
     """A random rough sketch and its target; style: the sketcher's (default: a random one);
-    vein_share: see `figures.details`."""
+    vein_share, beside_share: see `figures.details`."""
     if thickness is None:
         thickness = float(np.exp(rng.uniform(*np.log(THICKNESS_RANGE))))
     if brush is None:
@@ -537,7 +537,7 @@ def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = Non
         faint = float(rng.uniform(*FAINT_RANGE))
     style = style or sketch_style(rng)
     curves, guides, scale = random_drawing(rng, size, min_gap(style, thickness))
-    extra = details(rng, size, scale, thickness, vein_share)
+    extra = details(rng, size, scale, thickness, vein_share, beside_share)
     sketch, traced = render_sketch(rng, curves, guides, size, faint, style, blue, extra)
     grey, blue_u8 = sketch_u8(sketch)
     net_input = measure_levels(grey).apply(grey, 0, 0)
