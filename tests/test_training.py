@@ -113,6 +113,28 @@ def test_venation_is_a_training_option_of_veins_kept_apart_and_ending_on_lines()
     assert not np.array_equal(pair.target, make_pair(np.random.default_rng(5), 256, thickness=2.0).target)
 
 
+def test_beside_share_puts_a_confident_line_beside_a_restroke():
+    """`--beside-share`: a line gone over once more with a line beside it, drawn once, thickness +
+    3-9 px away and a little shorter: two lines in the target. At 0 nothing more is drawn."""
+    from training import figures
+    from training.synth import render_sketch, render_target, sketch_style
+    a, b = np.random.default_rng(8), np.random.default_rng(8)
+    figures.details(a, 256, 150.0, 2.0)
+    figures.details(b, 256, 150.0, 2.0, beside_share=0.0)
+    assert a.random() == b.random()
+    for seed in range(6):
+        extra = figures.details(np.random.default_rng(seed), 256, 150.0, 2.0, beside_share=1.0)
+        line, (other,) = extra.restrokes[-1], extra.hatches[-1]
+        gaps = np.hypot(*(other[:, None] - line[None]).transpose(2, 0, 1)).min(1)
+        assert (gaps > 2.0 + 3 - 0.5).all() and (gaps < 2.0 + 9 + 0.5).all()
+        assert 0.65 * len(line) <= len(other) < len(line)
+    rng = np.random.default_rng(4)
+    only = figures.Details(restrokes=[line], hatches=[[other]])
+    sketch, traced = render_sketch(rng, [], [], 256, 0.3, sketch_style(rng), False, only)
+    assert len(traced) == 2  # the restroke's two passes are one line; the line beside is the other
+    assert (render_target(traced, 256, 2.0, "fineliner") < 0.5).any()
+
+
 def test_thin_passes_scores_a_thin_pen_rough(card):
     """`evaluate.thin_passes`: recall and precision at 2 px of tidy one-pass roughs per pen width;
     the shipped model keeps nearly all of a 1.2 px pen's lines (lineart-v25: 0.98)."""

@@ -216,6 +216,7 @@ def thin_passes(engine: Engine, n: int, size: int) -> dict:
 
 
 CLOSE_SPACINGS = (4.0, 5.0, 6.0)
+BESIDE_SPACING = 8.0  # a restroke's pass parts 3-7 px: toward the line beside, it may touch it
 
 
 def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
@@ -224,8 +225,9 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
     drawn as two solid lines; where it has one line sketched in the sketcher's passes, or gone
     over once more by a lighter pass that parts 3-7 px from it (`figures.restroke`), or drawn as
     a bundle of 3-6 long passes by a loose sketcher (spread 2.4-3.6 px; girl.png's hair), the
-    share drawn as one. A network that merges everything scores 0 and 1, one that splits
-    everything 1 and less."""
+    share drawn as one; where a line gone over once more has a confident line BESIDE_SPACING px
+    beside it (`figures.beside`: a narrow shape's two sides), the share drawn as two. A network
+    that merges everything scores 0 and 1, one that splits everything 1 and less."""
     rng = np.random.default_rng(EVAL_SEED + 8)
     x = np.linspace(24.0, size - 24.0, 40)
     middle, cols = size // 2, range(size // 2 - 15, size // 2 + 16, 5)
@@ -251,6 +253,9 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
     one = [s for _ in range(n) for s in shares(1, Details(), [(line(middle), False)],
                                                   dict(sketch_style(rng), spread=rng.uniform(2.4, 3.6), bundle=1.0))]
     res["bundle_as_one"] = round(float(np.mean(one)), 3)
+    two = [s for _ in range(n) for s in shares(2, Details(hatches=[[line(middle + BESIDE_SPACING / 2)]],
+                                                          restrokes=[line(middle - BESIDE_SPACING / 2)]))]
+    res["restroke_beside_line_as_two"] = round(float(np.mean(two)), 3)
     return res
 
 
