@@ -39,6 +39,7 @@ class Details:
     # patches of lines drawn once each with one hand (as dark as each other), kept as separate lines
     hatches: list[list[np.ndarray]] = field(default_factory=list)
     restrokes: list[np.ndarray] = field(default_factory=list)  # one line, gone over once more (see `restroke`)
+    beside: list[np.ndarray] = field(default_factory=list)  # drawn once, at any darkness (see `beside`)
     fills: list[Fill] = field(default_factory=list)
 
 
@@ -130,17 +131,18 @@ def restroke(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
     out.restrokes.append(_arc(c - d, c + d, rng.normal(0, 0.08) * length))
 
 
-def beside(rng: np.random.Generator, line: np.ndarray, thickness: float, out: Details) -> None:
+def beside(rng: np.random.Generator, line: np.ndarray, closest: float, out: Details) -> None:
     """The other side of a narrow shape (a strap, a seam, girl.png's shoulder badge) beside `line`,
-    a line gone over once more: `thickness` + 3-9 px away, drawn once, confidently, a little
-    shorter at either end. Two lines to an inker wherever the restroke's lighter pass parts,
-    toward it or away: alone, each of the two cues (a pass that parts, a close double) is in the
-    data already; together, where a pass lies between two lines or beside them, a network kept
-    the pass as a third line or merged the pair."""
-    gap = thickness + rng.uniform(3.0, 9.0)
+    a line gone over: `closest` + 0-6 px away, a little shorter at either end, drawn once,
+    confidently, at any darkness above the faint threshold (`render_sketch`), so often lighter
+    than the line it runs beside. Two lines to an inker: what tells it from a pass of `line` is
+    its course (parallel end to end, its own ends), not its darkness or spacing. A network
+    trained without it kept a restroke's pass as a third line beside it, and dropped girl.png's
+    badge's light side as a ghost of the dark one."""
+    gap = closest + rng.uniform(0.0, 6.0)
     n = len(line)
     a, b = int(rng.uniform(0, 0.15) * n), n - int(rng.uniform(0, 0.15) * n)
-    out.hatches.append([(line + normals(line) * rng.choice([-1.0, 1.0]) * gap)[a:b]])
+    out.beside.append((line + normals(line) * rng.choice([-1.0, 1.0]) * gap)[a:b])
 
 
 def hair(rng: np.random.Generator, c: np.ndarray, scale: float, thickness: float, out: Details) -> None:
@@ -248,14 +250,15 @@ def spot_black(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
 
 
 def details(rng: np.random.Generator, size: int, scale: float, thickness: float, vein_share: float = 0.0,
-            beside_share: float = 0.0) -> Details:
+            beside_share: float = 0.0, min_gap: float = 0.0) -> Details:
     """0-4 structured parts at random places of a `size` px drawing; besides, in 60% of drawings
     a close double line, in 60% a line gone over once more (`restroke`), in 40% a `tuft`. With doubles only
     among the parts (0.3 per drawing) networks merged every double 4-5 px apart at 1.5 px; with
     doubles alone added, they kept passes of one line apart as well. vein_share: the share of
-    drawings given a `venation` too; beside_share: the share given a line gone over once more
-    with a line `beside` it (training options; 0 draws nothing more, so the held-out set and the
-    tests' samples stay as they are)."""
+    drawings given a `venation` too; beside_share: the share given a line, gone over once more
+    or sketched in the artist's passes, with a line `beside` it, thickness + 3 px away or, beside
+    passes, at least `min_gap` (the sketcher's: `synth.min_gap`) (training options; 0 draws
+    nothing more, so the held-out set and the tests' samples stay as they are)."""
     out = Details()
     if rng.random() < 0.6:
         hatching(rng, rng.uniform(0.1, 0.9, 2) * size, thickness, out, "double")
@@ -279,5 +282,9 @@ def details(rng: np.random.Generator, size: int, scale: float, thickness: float,
         venation(rng, rng.uniform(0.2, 0.8, 2) * size, thickness, out)
     if beside_share and rng.random() < beside_share:
         restroke(rng, rng.uniform(0.1, 0.9, 2) * size, out)
-        beside(rng, out.restrokes[-1], thickness, out)
+        line, closest = out.restrokes[-1], thickness + 3.0
+        if rng.random() < 0.5:  # the same course, sketched in the artist's passes instead
+            out.curves.append((out.restrokes.pop(), False))
+            closest = max(closest, min_gap)  # a loose hand's passes wander: keep clear of them
+        beside(rng, line, closest, out)
     return out
