@@ -113,42 +113,6 @@ def test_venation_is_a_training_option_of_veins_kept_apart_and_ending_on_lines()
     assert not np.array_equal(pair.target, make_pair(np.random.default_rng(5), 256, thickness=2.0).target)
 
 
-def _gaps(points: np.ndarray, line: np.ndarray) -> np.ndarray:
-    """Each point's distance to the nearest point of `line`."""
-    return np.hypot(*(points[:, None] - line[None]).transpose(2, 0, 1)).min(1)
-
-
-def test_beside_share_puts_a_line_beside_one_gone_over():
-    """`--beside-share`: a line gone over once more or sketched in passes, with a line beside it
-    drawn once, a little shorter, at least thickness + 3 px away (beside passes, at least the
-    sketcher's `min_gap`) and at most 6 px more: two lines in the target. At 0 nothing more is drawn."""
-    from training import figures
-    from training.synth import render_sketch, render_target, sketch_style
-    a, b = np.random.default_rng(8), np.random.default_rng(8)
-    figures.details(a, 256, 150.0, 2.0)
-    figures.details(b, 256, 150.0, 2.0, beside_share=0.0)
-    assert a.random() == b.random()
-    kinds = set()
-    for seed in range(12):
-        extra = figures.details(np.random.default_rng(seed), 256, 150.0, 2.0, beside_share=1.0, min_gap=12.0)
-        other, = extra.beside
-        # the line it runs beside: a restroke, or the last curve (the same course in passes), the
-        # one it keeps one distance from
-        candidates = [(False, r) for r in extra.restrokes] + [(True, c) for c, _ in extra.curves[-1:]]
-        passes, line = min(candidates, key=lambda pc: float(np.ptp(_gaps(other, pc[1]))))
-        kinds.add(passes)
-        gaps = _gaps(other, line)
-        closest = 12.0 if passes else 2.0 + 3
-        assert (gaps > closest - 0.5).all() and (gaps < closest + 6 + 0.5).all()
-        assert 0.65 * len(line) <= len(other) < len(line)
-    assert kinds == {True, False}
-    rng = np.random.default_rng(4)
-    only = figures.Details(restrokes=[line], beside=[other])
-    sketch, traced = render_sketch(rng, [], [], 256, 0.3, sketch_style(rng), False, only)
-    assert len(traced) == 2  # the restroke's two passes are one line; the line beside is the other
-    assert (render_target(traced, 256, 2.0, "fineliner") < 0.5).any()
-
-
 def test_thin_passes_scores_a_thin_pen_rough(card):
     """`evaluate.thin_passes`: recall and precision at 2 px of tidy one-pass roughs per pen width;
     the shipped model keeps nearly all of a 1.2 px pen's lines (lineart-v25: 0.98)."""

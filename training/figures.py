@@ -7,9 +7,7 @@
 - restrokes: a line gone over once more, lighter, parting and meeting again: one line;
 - tufts: lines fanning out from one root (wing veins, a hair tuft, folds from a pinch),
   each sketched with passes, crowded where they meet;
-- venation: a wing or leaf whose veins are drawn small and close, once each (a training option);
-- a line beside a restroke: a narrow shape's other side next to a line gone over once more
-  (a training option).
+- venation: a wing or leaf whose veins are drawn small and close, once each (a training option).
 
 What separates hatching from passes of one line is in the data: hatching lines are drawn
 once, confidently, evenly spaced, as dark as each other and tapered at both ends; passes
@@ -23,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from training.curves import catmull_rom, ellipse_points, normals, resample
+from training.curves import catmull_rom, ellipse_points, resample
 
 
 @dataclass
@@ -39,7 +37,6 @@ class Details:
     # patches of lines drawn once each with one hand (as dark as each other), kept as separate lines
     hatches: list[list[np.ndarray]] = field(default_factory=list)
     restrokes: list[np.ndarray] = field(default_factory=list)  # one line, gone over once more (see `restroke`)
-    beside: list[np.ndarray] = field(default_factory=list)  # drawn once, at any darkness (see `beside`)
     fills: list[Fill] = field(default_factory=list)
 
 
@@ -129,20 +126,6 @@ def restroke(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
     ang = rng.uniform(0, np.pi)
     d = np.array([np.cos(ang), np.sin(ang)]) * length / 2
     out.restrokes.append(_arc(c - d, c + d, rng.normal(0, 0.08) * length))
-
-
-def beside(rng: np.random.Generator, line: np.ndarray, closest: float, out: Details) -> None:
-    """The other side of a narrow shape (a strap, a seam, girl.png's shoulder badge) beside `line`,
-    a line gone over: `closest` + 0-6 px away, a little shorter at either end, drawn once,
-    confidently, at any darkness above the faint threshold (`render_sketch`), so often lighter
-    than the line it runs beside. Two lines to an inker: what tells it from a pass of `line` is
-    its course (parallel end to end, its own ends), not its darkness or spacing. A network
-    trained without it kept a restroke's pass as a third line beside it, and dropped girl.png's
-    badge's light side as a ghost of the dark one."""
-    gap = closest + rng.uniform(0.0, 6.0)
-    n = len(line)
-    a, b = int(rng.uniform(0, 0.15) * n), n - int(rng.uniform(0, 0.15) * n)
-    out.beside.append((line + normals(line) * rng.choice([-1.0, 1.0]) * gap)[a:b])
 
 
 def hair(rng: np.random.Generator, c: np.ndarray, scale: float, thickness: float, out: Details) -> None:
@@ -249,16 +232,13 @@ def spot_black(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
     out.fills.append(Fill(catmull_rom(ctrl, closed=True)))
 
 
-def details(rng: np.random.Generator, size: int, scale: float, thickness: float, vein_share: float = 0.0,
-            beside_share: float = 0.0, min_gap: float = 0.0) -> Details:
+def details(rng: np.random.Generator, size: int, scale: float, thickness: float, vein_share: float = 0.0) -> Details:
     """0-4 structured parts at random places of a `size` px drawing; besides, in 60% of drawings
     a close double line, in 60% a line gone over once more (`restroke`), in 40% a `tuft`. With doubles only
     among the parts (0.3 per drawing) networks merged every double 4-5 px apart at 1.5 px; with
     doubles alone added, they kept passes of one line apart as well. vein_share: the share of
-    drawings given a `venation` too; beside_share: the share given a line, gone over once more
-    or sketched in the artist's passes, with a line `beside` it, thickness + 3 px away or, beside
-    passes, at least `min_gap` (the sketcher's: `synth.min_gap`) (training options; 0 draws
-    nothing more, so the held-out set and the tests' samples stay as they are)."""
+    drawings given a `venation` too (a training option; 0 draws nothing more, so the held-out
+    set and the tests' samples stay as they are)."""
     out = Details()
     if rng.random() < 0.6:
         hatching(rng, rng.uniform(0.1, 0.9, 2) * size, thickness, out, "double")
@@ -280,11 +260,4 @@ def details(rng: np.random.Generator, size: int, scale: float, thickness: float,
                 spot_black(rng, c + rng.normal(0, 20, 2), out)
     if vein_share and rng.random() < vein_share:
         venation(rng, rng.uniform(0.2, 0.8, 2) * size, thickness, out)
-    if beside_share and rng.random() < beside_share:
-        restroke(rng, rng.uniform(0.1, 0.9, 2) * size, out)
-        line, closest = out.restrokes[-1], thickness + 3.0
-        if rng.random() < 0.5:  # the same course, sketched in the artist's passes instead
-            out.curves.append((out.restrokes.pop(), False))
-            closest = max(closest, min_gap)  # a loose hand's passes wander: keep clear of them
-        beside(rng, line, closest, out)
     return out

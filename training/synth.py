@@ -396,10 +396,6 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
             shift = part * np.clip(np.minimum(u, 1 - u) / ramp, 0, 1)
             strokes += [st, Stroke(st.pts + normals(st.pts) * shift[:, None], st.width, st.darkness * lighter)]
         traced.append((centre, False))
-    for pts in extra.beside:  # once, confidently, lighter or darker than the line it runs beside
-        passes, centre = _sketch_strokes(rng, pts, False, confident, rng.uniform(faint + 0.05, 1.0), 1)
-        strokes += passes
-        traced.append((centre, False))
     for f in extra.fills:
         dark = rng.uniform(0.8, 1.0)
         strokes += _scribble(rng, f, size, style, dark)
@@ -530,9 +526,9 @@ class Pair:
 
 def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = None,
               thickness: float | None = None, faint: float | None = None, blue: bool | None = None,
-              style: dict | None = None, vein_share: float = 0.0, beside_share: float = 0.0) -> Pair:
+              style: dict | None = None, vein_share: float = 0.0) -> Pair:
     """A random rough sketch and its target; style: the sketcher's (default: a random one);
-    vein_share, beside_share: see `figures.details`."""
+    vein_share: see `figures.details`."""
     if thickness is None:
         thickness = float(np.exp(rng.uniform(*np.log(THICKNESS_RANGE))))
     if brush is None:
@@ -540,9 +536,8 @@ def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = Non
     if faint is None:
         faint = float(rng.uniform(*FAINT_RANGE))
     style = style or sketch_style(rng)
-    gap = min_gap(style, thickness)
-    curves, guides, scale = random_drawing(rng, size, gap)
-    extra = details(rng, size, scale, thickness, vein_share, beside_share, gap)
+    curves, guides, scale = random_drawing(rng, size, min_gap(style, thickness))
+    extra = details(rng, size, scale, thickness, vein_share)
     sketch, traced = render_sketch(rng, curves, guides, size, faint, style, blue, extra)
     grey, blue_u8 = sketch_u8(sketch)
     net_input = measure_levels(grey).apply(grey, 0, 0)
