@@ -226,7 +226,7 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
     over once more by a lighter pass that parts 3-7 px from it (`figures.restroke`), or drawn as
     a bundle of 3-6 long passes by a loose sketcher (spread 2.4-3.6 px; girl.png's hair), the
     share drawn as one; where a line gone over once more has a confident line BESIDE_SPACING px
-    beside it (`figures.beside`: a narrow shape's two sides), the share drawn as two. A network
+    beside it (a narrow shape's two sides: a strap, a seam), the share drawn as two. A network
     that merges everything scores 0 and 1, one that splits everything 1 and less."""
     rng = np.random.default_rng(EVAL_SEED + 8)
     x = np.linspace(24.0, size - 24.0, 40)
