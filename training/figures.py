@@ -7,7 +7,9 @@
 - restrokes: a line gone over once more, lighter, parting and meeting again: one line;
 - tufts: lines fanning out from one root (wing veins, a hair tuft, folds from a pinch),
   each sketched with passes, crowded where they meet;
-- venation: a wing or leaf whose veins are drawn small and close, once each (a training option).
+- venation: a wing or leaf whose veins are drawn small and close, once each (a training option);
+- a line beside a sketched line: a narrow shape's other side, drawn once, closer than the
+  sketcher's other lines keep (a training option).
 
 What separates hatching from passes of one line is in the data: hatching lines are drawn
 once, confidently, evenly spaced, as dark as each other and tapered at both ends; passes
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from training.curves import catmull_rom, ellipse_points, resample
+from training.curves import catmull_rom, ellipse_points, normals, resample
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Details:
     # patches of lines drawn once each with one hand (as dark as each other), kept as separate lines
     hatches: list[list[np.ndarray]] = field(default_factory=list)
     restrokes: list[np.ndarray] = field(default_factory=list)  # one line, gone over once more (see `restroke`)
+    beside: list[np.ndarray] = field(default_factory=list)  # drawn once, confidently (see `beside`)
     fills: list[Fill] = field(default_factory=list)
 
 
@@ -126,6 +129,19 @@ def restroke(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
     ang = rng.uniform(0, np.pi)
     d = np.array([np.cos(ang), np.sin(ang)]) * length / 2
     out.restrokes.append(_arc(c - d, c + d, rng.normal(0, 0.08) * length))
+
+
+def beside(rng: np.random.Generator, line: np.ndarray, closest: float, out: Details) -> None:
+    """The other side of a narrow shape (a strap, a seam, girl.png's shoulder badge) beside `line`,
+    which the artist sketched in passes: `closest` + 0-5 px away, a little shorter at either end,
+    drawn once, confidently (`render_sketch`). Two lines to an inker, nearer than the sketcher's
+    other lines keep apart (`synth.min_gap`), so without it a single pass this close to a
+    sketched line was always a pass of it: lineart-v33 dropped girl.png's badge's top side, 9 px
+    from its bottom side's two passes, and kept it 1 px further away."""
+    gap = closest + rng.uniform(0.0, 5.0)
+    n = len(line)
+    a, b = int(rng.uniform(0, 0.15) * n), n - int(rng.uniform(0, 0.15) * n)
+    out.beside.append((line + normals(line) * rng.choice([-1.0, 1.0]) * gap)[a:b])
 
 
 def hair(rng: np.random.Generator, c: np.ndarray, scale: float, thickness: float, out: Details) -> None:
@@ -232,13 +248,16 @@ def spot_black(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
     out.fills.append(Fill(catmull_rom(ctrl, closed=True)))
 
 
-def details(rng: np.random.Generator, size: int, scale: float, thickness: float, vein_share: float = 0.0) -> Details:
+def details(rng: np.random.Generator, size: int, scale: float, thickness: float, vein_share: float = 0.0,
+            beside_share: float = 0.0, reach: float = 0.0) -> Details:
     """0-4 structured parts at random places of a `size` px drawing; besides, in 60% of drawings
     a close double line, in 60% a line gone over once more (`restroke`), in 40% a `tuft`. With doubles only
     among the parts (0.3 per drawing) networks merged every double 4-5 px apart at 1.5 px; with
     doubles alone added, they kept passes of one line apart as well. vein_share: the share of
-    drawings given a `venation` too (a training option; 0 draws nothing more, so the held-out
-    set and the tests' samples stay as they are)."""
+    drawings given a `venation` too; beside_share: the share given a line sketched in the
+    artist's passes with a line `beside` it, 2.5 px of paper beyond `reach` (how far from its
+    course the sketcher's passes stray, `synth.pass_reach`) (training options; 0 draws nothing
+    more, so the held-out set and the tests' samples stay as they are)."""
     out = Details()
     if rng.random() < 0.6:
         hatching(rng, rng.uniform(0.1, 0.9, 2) * size, thickness, out, "double")
@@ -260,4 +279,9 @@ def details(rng: np.random.Generator, size: int, scale: float, thickness: float,
                 spot_black(rng, c + rng.normal(0, 20, 2), out)
     if vein_share and rng.random() < vein_share:
         venation(rng, rng.uniform(0.2, 0.8, 2) * size, thickness, out)
+    if beside_share and rng.random() < beside_share:
+        restroke(rng, rng.uniform(0.1, 0.9, 2) * size, out)  # its course: a gentle arc, 50-150 px
+        line = out.restrokes.pop()
+        out.curves.append((line, False))
+        beside(rng, line, reach + 2.5, out)
     return out

@@ -357,6 +357,12 @@ def min_gap(style: dict, thickness: float) -> float:
     return max(thickness + 2.5, 4.0 * style["spread"] + 2.5)  # a tidy sketcher's lines 4 px apart stay two
 
 
+def pass_reach(style: dict, thickness: float) -> float:
+    """How far from a line's course its ink reaches, passes included (`_sketch_strokes`' wobble
+    is about the spread either side)."""
+    return thickness / 2 + 1.5 * style["spread"]
+
+
 def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blue: bool | None = None,
                   extra: Details | None = None) -> tuple[np.ndarray, list[tuple[np.ndarray, bool]]]:
     """A rough sketch of the drawing: HxWx3 (paper) or HxWx4 (transparent layer), 0..1, and
@@ -395,6 +401,10 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
             u = arclength(st.pts) / max(arclength(st.pts)[-1], 1e-6)
             shift = part * np.clip(np.minimum(u, 1 - u) / ramp, 0, 1)
             strokes += [st, Stroke(st.pts + normals(st.pts) * shift[:, None], st.width, st.darkness * lighter)]
+        traced.append((centre, False))
+    for pts in extra.beside:  # once, confidently, as dark as a committed line
+        passes, centre = _sketch_strokes(rng, pts, False, confident, rng.uniform(0.7, 1.0), 1)
+        strokes += passes
         traced.append((centre, False))
     for f in extra.fills:
         dark = rng.uniform(0.8, 1.0)
@@ -526,9 +536,9 @@ class Pair:
 
 def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = None,
               thickness: float | None = None, faint: float | None = None, blue: bool | None = None,
-              style: dict | None = None, vein_share: float = 0.0) -> Pair:
+              style: dict | None = None, vein_share: float = 0.0, beside_share: float = 0.0) -> Pair:
     """A random rough sketch and its target; style: the sketcher's (default: a random one);
-    vein_share: see `figures.details`."""
+    vein_share, beside_share: see `figures.details`."""
     if thickness is None:
         thickness = float(np.exp(rng.uniform(*np.log(THICKNESS_RANGE))))
     if brush is None:
@@ -537,7 +547,7 @@ def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = Non
         faint = float(rng.uniform(*FAINT_RANGE))
     style = style or sketch_style(rng)
     curves, guides, scale = random_drawing(rng, size, min_gap(style, thickness))
-    extra = details(rng, size, scale, thickness, vein_share)
+    extra = details(rng, size, scale, thickness, vein_share, beside_share, pass_reach(style, thickness))
     sketch, traced = render_sketch(rng, curves, guides, size, faint, style, blue, extra)
     grey, blue_u8 = sketch_u8(sketch)
     net_input = measure_levels(grey).apply(grey, 0, 0)

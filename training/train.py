@@ -81,16 +81,17 @@ _TRANSFORMS = (lambda a: a[::-1, ::-1], lambda a: a.T, lambda a: a[::-1, ::-1].T
 
 
 class SyntheticPairs(IterableDataset):
-    def __init__(self, seed: int, start_step: int, size: int, reuse: int = 2, vein_share: float = 0.0):
+    def __init__(self, seed: int, start_step: int, size: int, reuse: int = 2, vein_share: float = 0.0,
+                 beside_share: float = 0.0):
         self.seed, self.start_step, self.size, self.reuse = seed, start_step, size, reuse
-        self.vein_share = vein_share
+        self.vein_share, self.beside_share = vein_share, beside_share
 
     def __iter__(self):
         info = get_worker_info()
         wid = info.id if info else 0
         rng = np.random.default_rng([self.seed, self.start_step, wid])
         while True:
-            p = make_pair(rng, self.size, vein_share=self.vein_share)
+            p = make_pair(rng, self.size, vein_share=self.vein_share, beside_share=self.beside_share)
             yield to_tensors([p])
             for _ in range(self.reuse - 1):
                 f = _TRANSFORMS[rng.integers(len(_TRANSFORMS))]
@@ -227,6 +228,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--vein-share", type=float, default=0.0,
                     help="share of training drawings given a wing or leaf with small, close veins "
                          "(figures.venation); validation keeps the default synthesiser")
+    ap.add_argument("--beside-share", type=float, default=0.0,
+                    help="share of training drawings given a sketched line with a line drawn once beside it, "
+                         "nearer than the sketcher's other lines (figures.beside), two lines in the target")
     return ap
 
 
@@ -326,7 +330,8 @@ def main() -> None:
     val = validation_set(64, a.size)
     loss_of = functools.partial(loss_fn, mark_weight=a.mark_weight, gap_weight=a.gap_weight,
                                 ghost_weight=a.ghost_weight, unmarked_weight=a.unmarked_weight, shift=a.shift)
-    loader = DataLoader(SyntheticPairs(a.seed, state["step"], a.size, vein_share=a.vein_share), batch_size=a.batch,
+    pairs = SyntheticPairs(a.seed, state["step"], a.size, vein_share=a.vein_share, beside_share=a.beside_share)
+    loader = DataLoader(pairs, batch_size=a.batch,
                         num_workers=a.workers, collate_fn=_collate, prefetch_factor=4 if a.workers else None,
                         persistent_workers=False)
     log = (run / "log.jsonl").open("a")
