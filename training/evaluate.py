@@ -43,6 +43,7 @@ from training.synth import (
     _sketch_strokes,
     make_pair,
     min_gap,
+    pass_reach,
     random_drawing,
     render_sketch,
     sketch_style,
@@ -226,8 +227,10 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
     over once more by a lighter pass that parts 3-7 px from it (`figures.restroke`), or drawn as
     a bundle of 3-6 long passes by a loose sketcher (spread 2.4-3.6 px; girl.png's hair), the
     share drawn as one; where a line gone over once more has a confident line BESIDE_SPACING px
-    beside it (a narrow shape's two sides: a strap, a seam), the share drawn as two. A network
-    that merges everything scores 0 and 1, one that splits everything 1 and less."""
+    beside it (a narrow shape's two sides: a strap, a seam), and where a line sketched in the
+    sketcher's passes has a line drawn once beside it, 5 px of paper beyond its passes' reach
+    (`figures.beside`: girl.png's shoulder badge), the share drawn as two. A network that merges
+    everything scores 0 and 1, one that splits everything 1 and less."""
     rng = np.random.default_rng(EVAL_SEED + 8)
     x = np.linspace(24.0, size - 24.0, 40)
     middle, cols = size // 2, range(size // 2 - 15, size // 2 + 16, 5)
@@ -256,6 +259,12 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
     two = [s for _ in range(n) for s in shares(2, Details(hatches=[[line(middle + BESIDE_SPACING / 2)]],
                                                           restrokes=[line(middle - BESIDE_SPACING / 2)]))]
     res["restroke_beside_line_as_two"] = round(float(np.mean(two)), 3)
+    two = []
+    for _ in range(n):
+        style = sketch_style(rng)
+        gap = pass_reach(style, 1.5) + 5.0
+        two += shares(2, Details(beside=[(line(middle + gap / 2), line(middle - gap / 2))]), style=style)
+    res["line_beside_passes_as_two"] = round(float(np.mean(two)), 3)
     return res
 
 

@@ -39,7 +39,8 @@ class Details:
     # patches of lines drawn once each with one hand (as dark as each other), kept as separate lines
     hatches: list[list[np.ndarray]] = field(default_factory=list)
     restrokes: list[np.ndarray] = field(default_factory=list)  # one line, gone over once more (see `restroke`)
-    beside: list[np.ndarray] = field(default_factory=list)  # drawn once, confidently (see `beside`)
+    # a line sketched in the artist's passes and one drawn once beside it (see `beside`)
+    beside: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
 
 
@@ -133,15 +134,16 @@ def restroke(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
 
 def beside(rng: np.random.Generator, line: np.ndarray, closest: float, out: Details) -> None:
     """The other side of a narrow shape (a strap, a seam, girl.png's shoulder badge) beside `line`,
-    which the artist sketched in passes: `closest` + 0-5 px away, a little shorter at either end,
-    drawn once, confidently (`render_sketch`). Two lines to an inker, nearer than the sketcher's
-    other lines keep apart (`synth.min_gap`), so without it a single pass this close to a
-    sketched line was always a pass of it: lineart-v33 dropped girl.png's badge's top side, 9 px
-    from its bottom side's two passes, and kept it 1 px further away."""
+    which the artist sketches in passes (never as a bundle, whose passes would reach it):
+    `closest` + 0-5 px away, a little shorter at either end, drawn once, confidently
+    (`render_sketch`). Two lines to an inker, nearer than the sketcher's other lines keep apart
+    (`synth.min_gap`): lineart-v33 drops girl.png's badge's top side, 9 px from its bottom
+    side's two passes 3 px apart, with the page's loose bundles around it, and keeps it where
+    they are erased or it lies 1 px further away."""
     gap = closest + rng.uniform(0.0, 5.0)
     n = len(line)
     a, b = int(rng.uniform(0, 0.15) * n), n - int(rng.uniform(0, 0.15) * n)
-    out.beside.append((line + normals(line) * rng.choice([-1.0, 1.0]) * gap)[a:b])
+    out.beside.append((line, (line + normals(line) * rng.choice([-1.0, 1.0]) * gap)[a:b]))
 
 
 def hair(rng: np.random.Generator, c: np.ndarray, scale: float, thickness: float, out: Details) -> None:
@@ -281,7 +283,5 @@ def details(rng: np.random.Generator, size: int, scale: float, thickness: float,
         venation(rng, rng.uniform(0.2, 0.8, 2) * size, thickness, out)
     if beside_share and rng.random() < beside_share:
         restroke(rng, rng.uniform(0.1, 0.9, 2) * size, out)  # its course: a gentle arc, 50-150 px
-        line = out.restrokes.pop()
-        out.curves.append((line, False))
-        beside(rng, line, reach + 2.5, out)
+        beside(rng, out.restrokes.pop(), reach + 2.5, out)
     return out

@@ -402,10 +402,11 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
             shift = part * np.clip(np.minimum(u, 1 - u) / ramp, 0, 1)
             strokes += [st, Stroke(st.pts + normals(st.pts) * shift[:, None], st.width, st.darkness * lighter)]
         traced.append((centre, False))
-    for pts in extra.beside:  # once, confidently, as dark as a committed line
-        passes, centre = _sketch_strokes(rng, pts, False, confident, rng.uniform(0.7, 1.0), 1)
-        strokes += passes
-        traced.append((centre, False))
+    for pts, other in extra.beside:  # a line in the sketcher's passes; the other once, confidently
+        for course, how, n in ((pts, style, None), (other, confident, 1)):
+            passes, centre = _sketch_strokes(rng, course, False, how, rng.uniform(0.7, 1.0), n)
+            strokes += passes
+            traced.append((centre, False))
     for f in extra.fills:
         dark = rng.uniform(0.8, 1.0)
         strokes += _scribble(rng, f, size, style, dark)
