@@ -113,6 +113,29 @@ def test_venation_is_a_training_option_of_veins_kept_apart_and_ending_on_lines()
     assert not np.array_equal(pair.target, make_pair(np.random.default_rng(5), 256, thickness=2.0).target)
 
 
+def test_beside_is_a_training_option_of_a_line_drawn_once_near_a_sketched_line():
+    """`--beside-share`: a line sketched in the sketcher's passes and a line drawn once beside it,
+    2.5-7.5 px of paper beyond the passes' reach (nearer than `min_gap`), both in the target. At
+    0 (the default: held-out set, tests) nothing more is drawn from the stream."""
+    from training import figures
+    from training.synth import min_gap, pass_reach, render_sketch, sketch_style
+    a, b = np.random.default_rng(8), np.random.default_rng(8)
+    plain = figures.details(a, 256, 150.0, 2.0)
+    same = figures.details(b, 256, 150.0, 2.0, beside_share=0.0, reach=5.0)
+    assert len(plain.hatches) == len(same.hatches) and not same.beside and a.random() == b.random()
+    rng = np.random.default_rng(10)
+    style = dict(sketch_style(rng), spread=3.0, bundle=1.0)  # a loose hand that draws bundles
+    reach = pass_reach(style, 2.0)
+    out = figures.details(rng, 256, 150.0, 2.0, beside_share=1.0, reach=reach)
+    (course, other), = out.beside
+    apart = np.hypot(*(other[:, None] - course[None]).transpose(2, 0, 1)).min(axis=1)
+    assert reach + 2.0 < apart.min() and apart.max() < reach + 8.0 < min_gap(style, 2.0)
+    _, traced = render_sketch(rng, [], [], 256, 0.4, style, False, out)
+    assert len(traced) == len(out.restrokes) + 2 + sum(map(len, out.hatches)) + len(out.curves)
+    pair = make_pair(np.random.default_rng(5), 256, thickness=2.0, beside_share=1.0)
+    assert not np.array_equal(pair.target, make_pair(np.random.default_rng(5), 256, thickness=2.0).target)
+
+
 def test_thin_passes_scores_a_thin_pen_rough(card):
     """`evaluate.thin_passes`: recall and precision at 2 px of tidy one-pass roughs per pen width;
     the shipped model keeps nearly all of a 1.2 px pen's lines (lineart-v25: 0.98)."""
