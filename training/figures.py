@@ -126,10 +126,15 @@ def restroke(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
     px apart over 60 px, 0.73-0.88 as dark): one line to an inker. Set beside the close doubles,
     it leaves darkness and ends, not spacing, to tell one line from two (`render_sketch` draws
     the passes)."""
+    out.restrokes.append(_gentle_arc(rng, c))
+
+
+def _gentle_arc(rng: np.random.Generator, c: np.ndarray) -> np.ndarray:
+    """A line 50-150 px long through `c`, at any angle, bowed a little."""
     length = rng.uniform(50, 150)
     ang = rng.uniform(0, np.pi)
     d = np.array([np.cos(ang), np.sin(ang)]) * length / 2
-    out.restrokes.append(_arc(c - d, c + d, rng.normal(0, 0.08) * length))
+    return _arc(c - d, c + d, rng.normal(0, 0.08) * length)
 
 
 def beside(rng: np.random.Generator, line: np.ndarray, closest: float, out: Details) -> None:
@@ -282,6 +287,5 @@ def details(rng: np.random.Generator, size: int, scale: float, thickness: float,
     if vein_share and rng.random() < vein_share:
         venation(rng, rng.uniform(0.2, 0.8, 2) * size, thickness, out)
     if beside_share and rng.random() < beside_share:
-        restroke(rng, rng.uniform(0.1, 0.9, 2) * size, out)  # its course: a gentle arc, 50-150 px
-        beside(rng, out.restrokes.pop(), reach + 2.5, out)
+        beside(rng, _gentle_arc(rng, rng.uniform(0.1, 0.9, 2) * size), reach + 2.5, out)
     return out
