@@ -65,6 +65,32 @@ def test_synthesis_is_reproducible_and_guides_stay_out_of_target():
     assert not np.array_equal(a.target, make_pair(np.random.default_rng(6), 128).target)
 
 
+def test_target_lines_know_how_they_were_sketched_and_the_eval_counts_misses_by_kind():
+    """`make_pair` keeps each traced line's kind (LINE_KINDS), whose masks cover the target, so
+    the eval's recall_by_kind can say which kind of line a model misses."""
+    from training.evaluate import _by_kind, _tally_by_kind
+    from training.synth import LINE_KINDS
+    seen: set[str] = set()
+    for seed in range(8):
+        p = make_pair(np.random.default_rng(seed), 192, beside_share=0.5)
+        assert len(p.kinds) == len(p.lines) and set(p.kinds) <= set(LINE_KINDS)
+        seen |= set(p.kinds)
+        masks = p.kind_masks()
+        ink = p.target < 0.75
+        near = np.any([m for k, m in masks.items() if k != "ends"], axis=0)
+        assert (ink & near).sum() >= 0.99 * ink.sum(), seed
+        perfect: dict[str, list[int]] = {}
+        _tally_by_kind(p, p.target, perfect)
+        assert all(r["recall@2"] == 1.0 for r in _by_kind(perfect).values())
+        if "light" in masks and (masks["light"] & ink).sum() > 100:  # leaving out the light lines misses them
+            tally: dict[str, list[int]] = {}
+            _tally_by_kind(p, np.where(masks["light"], 1.0, p.target), tally)
+            res = _by_kind(tally)
+            assert res["light"]["recall@2"] < 0.5 and res["light"]["share_of_misses"] == 1.0, res
+            assert res["line"]["recall@2"] > 0.9, res
+    assert {"line", "light", "gone_over", "hatching", "beside"} <= seen, seen
+
+
 def test_debris_is_on_the_page_not_in_the_target():
     """Crumbs, flicks and smudges (what left specks on real roughs) are drawn, never traced."""
     from training.synth import _debris, _draw
@@ -130,7 +156,7 @@ def test_beside_is_a_training_option_of_a_line_drawn_once_near_a_sketched_line()
     (course, other), = out.beside
     apart = np.hypot(*(other[:, None] - course[None]).transpose(2, 0, 1)).min(axis=1)
     assert reach + 2.0 < apart.min() and apart.max() < reach + 8.0 < min_gap(style, 2.0)
-    _, traced = render_sketch(rng, [], [], 256, 0.4, style, False, out)
+    _, traced, _ = render_sketch(rng, [], [], 256, 0.4, style, False, out)
     assert len(traced) == len(out.restrokes) + 2 + sum(map(len, out.hatches)) + len(out.curves)
     pair = make_pair(np.random.default_rng(5), 256, thickness=2.0, beside_share=1.0)
     assert not np.array_equal(pair.target, make_pair(np.random.default_rng(5), 256, thickness=2.0).target)
@@ -575,7 +601,7 @@ def test_a_restroked_line_is_one_target_line_and_a_double_two(monkeypatch):
         for extra, lines in ((Details(restrokes=[resample(np.stack([x, np.full_like(x, 80.0)], 1))]), 1),
                              (Details(hatches=[[resample(np.stack([x, np.full_like(x, y)], 1)) for y in (77.0, 83.0)]]), 2)):
             drawn.clear()
-            _, traced = synth.render_sketch(rng, [], [], 160, 0.3, style, False, extra)
+            _, traced, _ = synth.render_sketch(rng, [], [], 160, 0.3, style, False, extra)
             middle = [(float(st.pts[m, 1].mean()), float(st.darkness[m].mean())) for st in drawn[0]
                       for m in [(st.pts[:, 0] > 70) & (st.pts[:, 0] < 90) & (np.abs(st.pts[:, 1] - 80) < 12)] if m.any()]
             assert len(middle) == 2, (seed, middle)  # two passes, or two lines
@@ -609,7 +635,8 @@ def test_a_loose_sketchers_bundle_is_passes_apart_end_to_end_and_one_target_line
         rng = np.random.default_rng(seed)
         style = dict(synth.sketch_style(rng), spread=2.0, bundle=1.0, scratch=0.0, width=1.2)
         drawn.clear()
-        _, traced = synth.render_sketch(rng, [(line, False)], [], 240, 0.3, style, False)
+        _, traced, kinds = synth.render_sketch(rng, [(line, False)], [], 240, 0.3, style, False)
+        assert kinds == ["bundle"]
         passes = drawn[0]
         assert 3 <= len(passes) <= 6, (seed, len(passes))
         # offsets of the passes at both quarter points: a bundle's passes are apart there too,

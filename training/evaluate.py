@@ -38,6 +38,8 @@ from training.metrics import (
 )
 from training.synth import (
     BRUSHES,
+    LINE_KINDS,
+    Pair,
     Stroke,
     _draw,
     _sketch_strokes,
@@ -63,6 +65,7 @@ def evaluate(engine: Engine, n: int, size: int) -> dict:
     rng = np.random.default_rng(EVAL_SEED)
     per: dict[str, list[dict[str, float]]] = {}
     baseline: list[dict[str, float]] = []
+    tally: dict[str, list[int]] = {}
     for brush in info.brushes:
         for t in THICKNESSES:
             for _ in range(n):
@@ -70,6 +73,7 @@ def evaluate(engine: Engine, n: int, size: int) -> dict:
                 out = p.ink(engine, Settings(t, brush))
                 m = compare(out, p.target)
                 per.setdefault(f"{brush}@{t:g}", []).append(m)
+                _tally_by_kind(p, out, tally)
                 if brush == info.brushes[0]:
                     baseline.append(compare(p.net_input, p.target))
     keys = ("f1@1", "f1@2", "f1@4", "precision@2", "recall@2", "chamfer", "skeleton_ratio", "width_error",
@@ -85,7 +89,28 @@ def evaluate(engine: Engine, n: int, size: int) -> dict:
         "by_brush": {b: summary([m for k, v in per.items() if k.startswith(b + "@") for m in v]) for b in info.brushes},
         "by_condition": {c: summary(v, ("width", "target_width")) for c, v in per.items()},
         "sketch_as_is": {k: v for k, v in _mean(baseline).items() if k in ("f1@1", "f1@2", "f1@4", "chamfer", "skeleton_ratio")},
+        "recall_by_kind": _by_kind(tally),
     }
+
+
+def _tally_by_kind(p: Pair, out: np.ndarray, tally: dict[str, list[int]]) -> None:
+    """Add up the target's ink pixels near each kind of line (`Pair.kind_masks`), and those of
+    them the output finds within 2 px (recall@2's matching)."""
+    target = p.target < INK
+    found = target & dilate(out < INK, 2)
+    for kind, mask in list(p.kind_masks().items()) + [("all", target)]:
+        t = tally.setdefault(kind, [0, 0])
+        t[0] += int((found & mask).sum())
+        t[1] += int((target & mask).sum())
+
+
+def _by_kind(tally: dict[str, list[int]]) -> dict[str, dict[str, float]]:
+    """Per kind of line: recall@2, its share of the target's ink, and its share of the ink the
+    output misses (kinds overlap where lines cross, so shares add up to a little over 1)."""
+    found, total = tally["all"]
+    return {kind: {"recall@2": round(f / n, 4), "share_of_target": round(n / total, 4),
+                   "share_of_misses": round((n - f) / max(total - found, 1), 4)}
+            for kind, (f, n) in ((k, tally[k]) for k in (*LINE_KINDS, "ends", "spot_black") if k in tally) if n}
 
 
 def _row(cells: list[np.ndarray]) -> np.ndarray:
@@ -239,7 +264,7 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
         return resample(np.stack([x, np.full_like(x, y)], 1))
 
     def shares(count: int, extra: Details, curves: list | None = None, style: dict | None = None) -> list[bool]:
-        sketch, _ = render_sketch(rng, curves or [], [], size, engine.card.default_faint, style or sketch_style(rng),
+        sketch, *_ = render_sketch(rng, curves or [], [], size, engine.card.default_faint, style or sketch_style(rng),
                                   False, extra)
         grey, blue = sketch_u8(sketch)
         out = engine.run(grey, Settings(1.5), blue=blue).astype(np.float32) / 255
@@ -292,7 +317,7 @@ def _lines_kept(engine: Engine, n: int, size: int, thickness: float, seed: int,
     for _ in range(n):
         extra = Details()
         draw(rng, np.full(2, size / 2) + rng.normal(0, size / 20, 2), extra)
-        sketch, traced = render_sketch(rng, [], [], size, engine.card.default_faint, sketch_style(rng), False, extra)
+        sketch, traced, _ = render_sketch(rng, [], [], size, engine.card.default_faint, sketch_style(rng), False, extra)
         grey, blue = sketch_u8(sketch)
         inked = dilate(engine.run(grey, Settings(thickness), blue=blue).astype(np.float32) / 255 < 0.5, 1)
         for pts, _ in traced:

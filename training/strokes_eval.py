@@ -101,7 +101,7 @@ def measure(engine: Engine, n: int = 24, size: int = 192) -> dict:
     png_closed, shapes, fragments, fit = 0, 0, [], []
     for _ in range(n):
         pts = _closed_shape(rng, size)
-        sketch, _ = render_sketch(rng, _pieces(rng, pts), [], size, engine.card.default_faint, sketch_style(rng),
+        sketch, *_ = render_sketch(rng, _pieces(rng, pts), [], size, engine.card.default_faint, sketch_style(rng),
                                   blue=False)
         lineart = engine.run(to_uint8(grey_on_white(sketch)), Settings(THICKNESS))
         inside = (_fill_mask([Fill(pts)], size, ss=1) > 0.5) & ~dilate(lineart < INK_LEVEL, 4)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from smart_lineart.engine.morphology import dilate
 from smart_lineart.engine.preprocess import grey_on_white, measure_levels, sketch_u8, to_uint8
 from training.curves import arclength, corners, ellipse, normals, resample, spline
 from training.figures import Details, Fill, details
@@ -32,6 +33,11 @@ FAINT_RANGE = (0.15, 0.55)
 DEFAULT_FAINT = 0.45  # the threshold the example page's construction lines are drawn under (a card's default_faint is per model)
 PENCIL_INK = 0.7  # darkness of the pencil preset's lines (lighter grey than ink)
 SS = 4  # supersampling factor for anti-aliased rendering
+# how a traced line was sketched (`render_sketch`): dark in 1-4 passes, light but intended, gone
+# over 4-7 times, a loose hand's bundle, a hatching line drawn once, a line gone over once more by
+# a parting pass, a pair of lines beside each other (`figures.details`)
+LINE_KINDS = ("line", "light", "gone_over", "bundle", "hatching", "restroke", "beside")
+END_PX = 10.0  # a line's end, for `Pair.kind_masks`
 
 
 @dataclass
@@ -364,27 +370,32 @@ def pass_reach(style: dict, thickness: float) -> float:
 
 
 def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blue: bool | None = None,
-                  extra: Details | None = None) -> tuple[np.ndarray, list[tuple[np.ndarray, bool]]]:
-    """A rough sketch of the drawing: HxWx3 (paper) or HxWx4 (transparent layer), 0..1, and
-    the lines an inker traces through it (see `_sketch_strokes`), to render the target from.
+                  extra: Details | None = None) -> tuple[np.ndarray, list[tuple[np.ndarray, bool]], list[str]]:
+    """A rough sketch of the drawing: HxWx3 (paper) or HxWx4 (transparent layer), 0..1, the
+    lines an inker traces through it (see `_sketch_strokes`), to render the target from, and
+    how each of them was sketched (one of LINE_KINDS, for measuring what a model misses).
     blue: force a non-photo-blue underdrawing on (True) or off (False); None: 40% of sketches.
     extra: structured parts; their hatching is drawn once per line, their spot blacks
     scribbled in and outlined (the fills themselves go to the target unchanged)."""
     extra = extra or Details()
-    strokes, traced = [], []
+    strokes, traced, kinds = [], [], []
     for pts, closed in list(curves) + extra.curves:
         # 20% are light but intended lines: kept because they are above `faint`
-        darkness = rng.uniform(faint + 0.05, 0.8) if rng.random() < 0.2 else rng.uniform(0.75, 1.0)
+        light = rng.random() < 0.2
+        darkness = rng.uniform(faint + 0.05, 0.8) if light else rng.uniform(0.75, 1.0)
         # 12% are gone over again and again (dark hair, emphasis): still one line in the target
-        n = int(rng.integers(4, 8)) if rng.random() < 0.12 else None
-        how = style
+        gone_over = rng.random() < 0.12
+        n = int(rng.integers(4, 8)) if gone_over else None
+        how, kind = style, "gone_over" if gone_over else "light" if light else "line"
         if rng.random() < style.get("bundle", 0.0):  # a bundle: 3-6 long, nearly parallel passes
             # whole passes apart, ends staggered (girl.png's hair); only for loose sketchers, whose
             # intended lines keep `min_gap` apart, so the drawing's looseness tells them from a double
             n, how = int(rng.integers(3, 7)), dict(style, shift=1.0, overshoot=rng.uniform(6, 6 + 4 * style["spread"]))
+            kind = "bundle"
         passes, centre = _sketch_strokes(rng, pts, closed, how, darkness, n)
         strokes += passes
         traced.append((centre, closed))
+        kinds.append(kind)
     confident = dict(style, spread=min(style["spread"], 0.3), overshoot=0.6, scratch=0.0)
     for patch in extra.hatches:  # as dark as each other: each line's passes brought to one darkness (+-3%)
         dark = rng.uniform(0.7, 1.0)
@@ -393,6 +404,7 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
             scale = dark * rng.uniform(0.97, 1.03) / np.mean(np.concatenate([st.darkness for st in passes]))
             strokes += [Stroke(st.pts, st.width, np.clip(st.darkness * scale, 0, 1)) for st in passes]
             traced.append((centre, False))
+            kinds.append("hatching")
     for pts in extra.restrokes:  # the committed pass, and the same pass again, parting from it in the middle
         passes, centre = _sketch_strokes(rng, pts, False, confident, rng.uniform(0.7, 1.0), 1)
         ramp, part = rng.uniform(0.15, 0.35), rng.choice([-1, 1]) * rng.uniform(3.0, 7.0)
@@ -402,11 +414,13 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
             shift = part * np.clip(np.minimum(u, 1 - u) / ramp, 0, 1)
             strokes += [st, Stroke(st.pts + normals(st.pts) * shift[:, None], st.width, st.darkness * lighter)]
         traced.append((centre, False))
+        kinds.append("restroke")
     for pts, other in extra.beside:  # a line in the sketcher's passes; the other once, confidently
         for course, how, n in ((pts, style, None), (other, confident, 1)):
             passes, centre = _sketch_strokes(rng, course, False, how, rng.uniform(0.7, 1.0), n)
             strokes += passes
             traced.append((centre, False))
+            kinds.append("beside")
     for f in extra.fills:
         dark = rng.uniform(0.8, 1.0)
         strokes += _scribble(rng, f, size, style, dark)
@@ -435,7 +449,7 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
     with_blue = rng.random() < 0.4 if blue is None else blue  # off leaves the rest the same
     if medium == "transparent":
         rgba = np.concatenate([np.broadcast_to(np.array(colour, np.float32), (size, size, 3)), a], axis=2)
-        return _blur(rgba, rng.uniform(0, 0.8)).astype(np.float32), traced
+        return _blur(rgba, rng.uniform(0, 0.8)).astype(np.float32), traced, kinds
     paper = _paper(rng)
     light_field = 1 - rng.uniform(0, 0.5) * _gradient(rng, size)
     rgb = paper * light_field[..., None]
@@ -445,7 +459,7 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
         rgb = rgb * (1 - _blue_underdrawing(blue_rng, curves, guides, size, style))
     rgb = rgb * (1 - a * (1 - np.asarray(colour)))
     rgb = _blur(rgb, rng.uniform(0, 1.2) if medium == "pencil" else rng.uniform(0, 0.5))
-    return _capture(rng, rgb), traced
+    return _capture(rng, rgb), traced, kinds
 
 
 def _paper(rng) -> np.ndarray:
@@ -529,10 +543,34 @@ class Pair:
     brush: int
     faint: float
     guides: list  # construction lines (not in the target), for measuring their removal
+    lines: list[tuple[np.ndarray, bool]]  # the traced lines the target is drawn from,
+    kinds: list[str]  # how each was sketched (LINE_KINDS), and
+    fills: list[Fill]  # the spot blacks: for measuring what a model misses (`kind_masks`)
 
     def ink(self, engine, settings) -> np.ndarray:
         """The engine's lineart of this sketch, float 0..1."""
         return engine.run(self.grey, settings, blue=self.blue).astype(np.float32) / 255
+
+    def kind_masks(self, reach: float = 2.0) -> dict[str, np.ndarray]:
+        """Pixels within `reach` px of the target's lines of each kind (LINE_KINDS), of every
+        open line's last END_PX px ("ends": where passes overshoot or stop short), and of the
+        spot blacks ("spot_black"). A pixel near lines of two kinds is in both masks."""
+        size, width = self.target.shape[0], self.thickness + 2 * reach
+        masks = {}
+        for kind in LINE_KINDS:
+            lines = [ln for ln, k in zip(self.lines, self.kinds) if k == kind]
+            if lines:
+                masks[kind] = _draw(target_strokes(lines, width, "fineliner"), size) > 0.1
+        ends = []
+        for pts, closed in self.lines:
+            s = arclength(pts)
+            if not closed and len(pts) > 1:
+                ends += [(e, False) for e in (pts[s <= END_PX], pts[s >= s[-1] - END_PX]) if len(e) > 1]
+        if ends:
+            masks["ends"] = _draw(target_strokes(ends, width, "fineliner"), size) > 0.1
+        if self.fills:
+            masks["spot_black"] = dilate(_fill_mask(self.fills, size, ss=1) > 0.5, int(np.ceil(self.thickness / 2 + reach)))
+        return masks
 
 
 def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = None,
@@ -549,11 +587,11 @@ def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = Non
     style = style or sketch_style(rng)
     curves, guides, scale = random_drawing(rng, size, min_gap(style, thickness))
     extra = details(rng, size, scale, thickness, vein_share, beside_share, pass_reach(style, thickness))
-    sketch, traced = render_sketch(rng, curves, guides, size, faint, style, blue, extra)
+    sketch, traced, kinds = render_sketch(rng, curves, guides, size, faint, style, blue, extra)
     grey, blue_u8 = sketch_u8(sketch)
     net_input = measure_levels(grey).apply(grey, 0, 0)
     target = render_target(traced, size, thickness, BRUSHES[brush], extra.fills)
-    return Pair(sketch, grey, net_input, blue_u8, target, thickness, brush, faint, guides)
+    return Pair(sketch, grey, net_input, blue_u8, target, thickness, brush, faint, guides, traced, kinds, extra.fills)
 
 
 def preview(path: str, n: int, seed: int, size: int) -> None:
@@ -585,7 +623,7 @@ def write_sketch(path: str, seed: int, size: int) -> None:
     rng = np.random.default_rng(seed)
     style = sketch_style(rng)
     curves, guides = random_page(rng, size, min_gap(style, 3.0))
-    sketch, _ = render_sketch(rng, curves, guides, size, DEFAULT_FAINT, style)
+    sketch, *_ = render_sketch(rng, curves, guides, size, DEFAULT_FAINT, style)
     if sketch.shape[2] == 4:  # a transparent layer: show it on white
         sketch = sketch[..., :3] * sketch[..., 3:] + (1.0 - sketch[..., 3:])
     Image.fromarray(to_uint8(sketch)).save(path, quality=92)
