@@ -108,9 +108,13 @@ def _by_kind(tally: dict[str, list[int]]) -> dict[str, dict[str, float]]:
     """Per kind of line: recall@2, its share of the target's ink, and its share of the ink the
     output misses (kinds overlap where lines cross, so shares add up to a little over 1)."""
     found, total = tally["all"]
-    return {kind: {"recall@2": round(f / n, 4), "share_of_target": round(n / total, 4),
-                   "share_of_misses": round((n - f) / max(total - found, 1), 4)}
-            for kind, (f, n) in ((k, tally[k]) for k in (*LINE_KINDS, "ends", "spot_black") if k in tally) if n}
+    res = {}
+    for kind in (*LINE_KINDS, "ends", "spot_black"):
+        f, n = tally.get(kind, (0, 0))
+        if n:
+            res[kind] = {"recall@2": round(f / n, 4), "share_of_target": round(n / total, 4),
+                         "share_of_misses": round((n - f) / max(total - found, 1), 4)}
+    return res
 
 
 def _row(cells: list[np.ndarray]) -> np.ndarray:
