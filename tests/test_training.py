@@ -574,6 +574,36 @@ def test_a_stage_continues_the_critic_and_ships_its_moving_average(tmp_path):
     assert stage["best_step"] <= again["state"]["step"] and np.isfinite(stage["best_val_loss"])
 
 
+def test_a_soup_stage_averages_one_lines_stages_and_continues_like_a_trained_one(tmp_path):
+    from training.export import run_weights, training_stages
+    from training.recipe import commands
+    base = [sys.executable, "-m", "training.train", "--size", "64", "--batch", "2", "--workers", "0",
+            "--val-every", "3", "--adv-weight", "0.05", "--ema", "0.5", "--minutes", "0.05"]
+    first, second, other, soup, after = (tmp_path / n for n in ("first", "second", "other", "soup", "after"))
+    subprocess.run(base + ["--run", str(first)], check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(base + ["--run", str(second), "--init", str(first / "last.pt"), "--seed", "2"],
+                   check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(base + ["--run", str(other), "--seed", "3"], check=True, capture_output=True, cwd=ROOT)
+    stray = commands({"stages": [{"run": str(soup), "average": [str(other / "last.pt"), str(second / "last.pt")]}]}, "train")
+    res = subprocess.run(stray[0], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode != 0 and "not among the stages" in res.stderr and not soup.exists()
+    [cmd] = commands({"stages": [{"run": str(soup), "average": [str(first / "last.pt"), str(second / "last.pt")]}]}, "train")
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    mean, a, b = run_weights(soup), run_weights(first), run_weights(second)
+    assert all(torch.allclose(mean[k], (a[k] + b[k]) / 2) for k in mean if mean[k].is_floating_point())
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+    stages = training_stages(soup)
+    assert [s["seed"] for s in stages] == [1, 2, 2] and stages[-1]["command"].startswith("python -m training.soup")
+    assert np.isfinite(stages[-1]["best_val_loss"]) and stages[-1]["steps"] == 0
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert "nothing to do" in res.stdout  # finished: the recipe walks past it
+    res = subprocess.run(base + ["--run", str(after), "--init", str(soup / "last.pt"), "--seed", "4"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0 and "and the critic trained with them" in res.stdout, res.stderr
+    assert [s["seed"] for s in training_stages(after)] == [1, 2, 2, 4]
+
+
 def _record_drawn_strokes(monkeypatch) -> list:
     """The stroke lists `synth._draw` renders, in order (page debris left out)."""
     from training import synth

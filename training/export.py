@@ -21,6 +21,7 @@ import torch
 from smart_lineart import __version__
 from training import probe, quantize
 from training.model import SIZE_MULTIPLE, Block, LineartNet, from_state, macs_per_pixel, receptive_field
+from training.soup import command as soup_command
 from training.synth import BRUSHES, THICKNESS_RANGE
 from training.train import command as train_command
 from training.train import shipped_weights
@@ -97,6 +98,11 @@ def training_stages(run: Path) -> list[dict]:
     from another run's checkpoint follows that run's stages)."""
     last = torch.load(run / "last.pt", weights_only=False)
     args = last["args"]
+    if "of" in args:  # an average of stages of one line (training.soup): the newest's stages, then it
+        return training_stages(Path(args["of"][-1]).parent) + [{
+            "command": soup_command(args), "seed": args["seed"], "steps": 0, "minutes": 0.0,
+            "code": last["state"]["code"], "best_val_loss": round(last["state"]["best"], 5), "best_step": 0,
+            "weights": f"mean of the moving averages of {len(args['of'])} stages"}]
     init = args.get("init")
     if init and init.endswith(".onnx"):  # continued from a shipped model: its card has the stages before
         earlier = json.loads(Path(init).with_suffix(".json").read_text())["training"]["stages"]

@@ -23,7 +23,8 @@ def load() -> dict:
 def commands(recipe: dict, step: str) -> list[list[str]]:
     py = [sys.executable, "-m"]
     if step == "train":
-        return [py + ["training.train"] + [x for k, v in stage.items() for x in (f"--{k}", str(v))]
+        return [py + ["training.soup", "--run", stage["run"], "--of", *stage["average"]] if "average" in stage
+                else py + ["training.train"] + [x for k, v in stage.items() for x in (f"--{k}", str(v))]
                 for stage in recipe["stages"]]
     if step == "export":
         return [py + ["training.export", "--run", recipe["stages"][-1]["run"], "--name", recipe["name"],
