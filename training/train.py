@@ -257,11 +257,12 @@ def native_bf16() -> bool:
 
 
 def code_version() -> str:
-    """The commit whose training/ code a stage runs (a model card names it for each stage)."""
+    """The commit whose training/ code a stage runs (a model card names it for each stage); run
+    folders (checkpoints, eval cards) are not code."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
     head = git("rev-parse", "HEAD")
-    return head + ("+uncommitted" if head and git("status", "--porcelain", "--", ".") else "") or "unknown"
+    return head + ("+uncommitted" if head and git("status", "--porcelain", "--", ".", ":!checkpoints") else "") or "unknown"
 
 
 def initial_weights(path: str, model: LineartNet) -> dict[str, torch.Tensor]:
