@@ -14,14 +14,13 @@ newest stage's critic.
 from __future__ import annotations
 
 import argparse
-import functools
 from pathlib import Path
 
 import torch
 
 from training.model import from_state
 from training.synth import BRUSHES
-from training.train import code_version, loss_fn, shipped_weights, validate, validation_set
+from training.train import code_version, shipped_weights, stage_loss, validate, validation_set
 
 
 def ancestors(checkpoint: Path) -> list[Path]:
@@ -32,9 +31,9 @@ def ancestors(checkpoint: Path) -> list[Path]:
     return [checkpoint.parent.resolve()] + earlier
 
 
-def average(checkpoints: list[Path]) -> dict[str, torch.Tensor]:
+def average(checkpoints: list[dict]) -> dict[str, torch.Tensor]:
     """The mean of the checkpoints' shipped weights (integer buffers: the newest's)."""
-    states = [shipped_weights(torch.load(c, weights_only=False)) for c in checkpoints]
+    states = [shipped_weights(c) for c in checkpoints]
     return {k: torch.stack([s[k] for s in states]).mean(0) if v.is_floating_point() else v
             for k, v in states[-1].items()}
 
@@ -57,13 +56,11 @@ def main() -> None:
     strays = [str(p) for p in of[:-1] if p.parent.resolve() not in line]
     if strays:
         raise SystemExit(f"--of: {', '.join(strays)} not among the stages {of[-1]} was trained from")
-    newest = torch.load(of[-1], weights_only=False)
-    weights = average(of)
+    checkpoints = [torch.load(p, weights_only=False) for p in of]
+    newest = checkpoints[-1]
+    weights = average(checkpoints)
     args = newest["args"] | {"run": a.run, "of": a.of}
-    loss = functools.partial(loss_fn, mark_weight=args["mark_weight"], gap_weight=args["gap_weight"],
-                             ghost_weight=args["ghost_weight"], unmarked_weight=args["unmarked_weight"],
-                             shift=args["shift"])
-    val = validate(from_state(weights, len(BRUSHES)), validation_set(64, args["size"]), loss)
+    val = validate(from_state(weights, len(BRUSHES)), validation_set(64, args["size"]), stage_loss(args))
     state = {"step": 0, "seconds": 0.0, "best": val, "best_step": 0, "since_best": 0, "code": code_version(),
              "hardware": newest["state"].get("hardware")}
     ck = {"model": weights, "state": state, "args": args,

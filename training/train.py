@@ -256,6 +256,13 @@ def native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def stage_loss(args: dict) -> Callable[..., torch.Tensor]:
+    """loss_fn with a stage's loss weights (its parsed arguments, as a checkpoint keeps them)."""
+    return functools.partial(loss_fn, mark_weight=args["mark_weight"], gap_weight=args["gap_weight"],
+                             ghost_weight=args["ghost_weight"], unmarked_weight=args["unmarked_weight"],
+                             shift=args["shift"])
+
+
 def code_version() -> str:
     """The commit whose training/ code a stage runs (a model card names it for each stage); run
     folders (checkpoints, eval cards) are not code."""
@@ -329,8 +336,7 @@ def main() -> None:
     (run / "args.json").write_text(json.dumps(vars(a), indent=1))
 
     val = validation_set(64, a.size)
-    loss_of = functools.partial(loss_fn, mark_weight=a.mark_weight, gap_weight=a.gap_weight,
-                                ghost_weight=a.ghost_weight, unmarked_weight=a.unmarked_weight, shift=a.shift)
+    loss_of = stage_loss(vars(a))
     pairs = SyntheticPairs(a.seed, state["step"], a.size, vein_share=a.vein_share, beside_share=a.beside_share)
     loader = DataLoader(pairs, batch_size=a.batch,
                         num_workers=a.workers, collate_fn=_collate, prefetch_factor=4 if a.workers else None,
