@@ -10,6 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from tests.conftest import ROOT  # noqa: E402
+from training.figures import Shares  # noqa: E402
 from training.model import SIZE_MULTIPLE, LineartNet, macs_per_pixel, receptive_field  # noqa: E402
 from training.synth import BRUSHES, make_pair  # noqa: E402
 
@@ -72,7 +73,7 @@ def test_target_lines_know_how_they_were_sketched_and_the_eval_counts_misses_by_
     from training.synth import LINE_KINDS
     seen: set[str] = set()
     for seed in range(8):
-        p = make_pair(np.random.default_rng(seed), 192, beside_share=0.5)
+        p = make_pair(np.random.default_rng(seed), 192, shares=Shares(beside=0.5))
         assert len(p.kinds) == len(p.lines) and set(p.kinds) <= set(LINE_KINDS)
         seen |= set(p.kinds)
         masks = p.kind_masks()
@@ -109,7 +110,7 @@ def test_venation_is_a_training_option_of_veins_kept_apart_and_ending_on_lines()
     from training import figures
     a, b = np.random.default_rng(8), np.random.default_rng(8)
     plain = figures.details(a, 256, 150.0, 2.0)
-    same = figures.details(b, 256, 150.0, 2.0, vein_share=0.0)
+    same = figures.details(b, 256, 150.0, 2.0, Shares(vein=0.0))
     assert len(plain.hatches) == len(same.hatches) and a.random() == b.random()
     rng = np.random.default_rng(9)
     for thickness in (1.5, 3.0, 6.0):
@@ -135,7 +136,7 @@ def test_venation_is_a_training_option_of_veins_kept_apart_and_ending_on_lines()
                  if heading[i] @ heading[j] > 0.9]
         assert len(apart) >= 1
         assert min(apart) > thickness + 3
-    pair = make_pair(np.random.default_rng(5), 256, thickness=2.0, vein_share=1.0)
+    pair = make_pair(np.random.default_rng(5), 256, thickness=2.0, shares=Shares(vein=1.0))
     assert not np.array_equal(pair.target, make_pair(np.random.default_rng(5), 256, thickness=2.0).target)
 
 
@@ -147,19 +148,60 @@ def test_beside_is_a_training_option_of_a_line_drawn_once_near_a_sketched_line()
     from training.synth import min_gap, pass_reach, render_sketch, sketch_style
     a, b = np.random.default_rng(8), np.random.default_rng(8)
     plain = figures.details(a, 256, 150.0, 2.0)
-    same = figures.details(b, 256, 150.0, 2.0, beside_share=0.0, reach=5.0)
+    same = figures.details(b, 256, 150.0, 2.0, Shares(), reach=5.0)
     assert len(plain.hatches) == len(same.hatches) and not same.beside and a.random() == b.random()
     rng = np.random.default_rng(10)
     style = dict(sketch_style(rng), spread=3.0, bundle=1.0)  # a loose hand that draws bundles
     reach = pass_reach(style, 2.0)
-    out = figures.details(rng, 256, 150.0, 2.0, beside_share=1.0, reach=reach)
+    out = figures.details(rng, 256, 150.0, 2.0, Shares(beside=1.0), reach=reach)
     (course, other), = out.beside
     apart = np.hypot(*(other[:, None] - course[None]).transpose(2, 0, 1)).min(axis=1)
     assert reach + 2.0 < apart.min() and apart.max() < reach + 8.0 < min_gap(style, 2.0)
     _, traced, _ = render_sketch(rng, [], [], 256, 0.4, style, False, out)
     assert len(traced) == len(out.restrokes) + 2 + sum(map(len, out.hatches)) + len(out.curves)
-    pair = make_pair(np.random.default_rng(5), 256, thickness=2.0, beside_share=1.0)
+    pair = make_pair(np.random.default_rng(5), 256, thickness=2.0, shares=Shares(beside=1.0))
     assert not np.array_equal(pair.target, make_pair(np.random.default_rng(5), 256, thickness=2.0).target)
+
+
+def test_fork_is_a_training_option_of_a_light_line_leaving_a_sketched_line():
+    """`--fork-share`: a line sketched in the sketcher's passes and a light line drawn once that
+    leaves it: one end on the line, the other further apart than a restroke's pass parts and
+    than the passes reach; both whole in the target, the light one lighter than the line in the
+    sketch but above the faint threshold."""
+    from training import figures
+    from training.synth import pass_reach, render_sketch, render_target, sketch_style
+    a, b = np.random.default_rng(8), np.random.default_rng(8)
+    plain = figures.details(a, 256, 150.0, 2.0)
+    same = figures.details(b, 256, 150.0, 2.0, Shares(), reach=5.0)
+    assert len(plain.hatches) == len(same.hatches) and not same.forks and a.random() == b.random()
+    rng = np.random.default_rng(11)
+    for thickness in (1.5, 4.0):
+        style = sketch_style(rng)
+        reach = pass_reach(style, thickness)
+        out = figures.Details()
+        for _ in range(20):
+            figures.fork(rng, figures._gentle_arc(rng, np.array([128.0, 128.0])), reach, thickness, out)
+        for line, branch in out.forks:
+            apart = np.hypot(*(branch[:, None] - line[None]).transpose(2, 0, 1)).min(axis=1)
+            assert apart[0] < 0.5  # its junction is on the line
+            assert apart[-1] > max(reach + thickness / 2 + 3.0, thickness + 8.0) - 0.5 > 7.0  # beyond a restroke's pass
+            assert np.all(np.diff(apart[len(apart) // 4:]) > -0.5)  # it parts, never comes back
+    out = figures.Details(forks=[(np.stack([np.linspace(40, 216, 60), np.full(60, 120.0)], 1),
+                                  np.stack([np.linspace(40, 216, 60), 120 + np.linspace(0, 14, 60) ** 1.5 / 14 ** 0.5], 1))])
+    faint = 0.4
+    sketch, traced, kinds = render_sketch(np.random.default_rng(3), [], [], 256, faint,
+                                          dict(sketch_style(np.random.default_rng(4)), spread=0.5, bundle=0.0), False, out)
+    assert kinds == ["fork", "fork"] and len(traced) == 2
+    target = render_target(traced, 256, 2.0, "fineliner")
+    column = target[:, 200]  # the branch is 12 px below the line there
+    assert column[117:124].min() < 0.5 and column[129:136].min() < 0.5 and column[124:129].min() > 0.9
+    ink = 1 - sketch[..., :3].mean(axis=2) if sketch.shape[2] == 3 else sketch[..., 3]
+    line_dark, branch_dark = ink[115:125, 185:215].max(axis=0).mean(), ink[127:139, 185:215].max(axis=0).mean()
+    assert 0.1 < branch_dark < 0.85 * line_dark, (branch_dark, line_dark)
+    pair = make_pair(np.random.default_rng(5), 256, thickness=2.0, shares=Shares(fork=1.0))
+    assert pair.kinds.count("fork") == 2
+    near = np.any([m for k, m in pair.kind_masks().items() if k != "ends"], axis=0)
+    assert (near & (pair.target < 0.75)).sum() >= 0.99 * (pair.target < 0.75).sum()  # the eval sees its misses
 
 
 def test_thin_passes_scores_a_thin_pen_rough(card):

@@ -23,7 +23,7 @@ from smart_lineart.engine.tiling import Engine
 from smart_lineart.settings import Settings
 from training import strokes_eval
 from training.curves import resample
-from training.figures import Details, tuft, venation
+from training.figures import Details, fork, tuft, venation
 from training.metrics import (
     INK,
     compare,
@@ -247,6 +247,7 @@ def thin_passes(engine: Engine, n: int, size: int) -> dict:
 
 CLOSE_SPACINGS = (4.0, 5.0, 6.0)
 BESIDE_SPACING = 8.0  # a restroke's pass parts 3-7 px: toward the line beside, it may touch it
+FORK_APART_PX = 6.0  # a fork's cross-sections counted: 1.5 px lines with 4.5 px of paper between
 
 
 def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
@@ -258,8 +259,10 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
     share drawn as one; where a line gone over once more has a confident line BESIDE_SPACING px
     beside it (a narrow shape's two sides: a strap, a seam), and where a line sketched in the
     sketcher's passes has a line drawn once beside it, 5 px of paper beyond its passes' reach
-    (`figures.beside`: girl.png's shoulder badge), the share drawn as two. A network that merges
-    everything scores 0 and 1, one that splits everything 1 and less."""
+    (`figures.beside`: girl.png's shoulder badge), the share drawn as two; where a light line
+    drawn once leaves a sketched line (`figures.fork`: Pig02.png's ear), the share of
+    cross-sections FORK_APART_PX or more apart drawn as two (dashes leave one). A network that
+    merges everything scores 0 and 1, one that splits everything 1 and less."""
     rng = np.random.default_rng(EVAL_SEED + 8)
     x = np.linspace(24.0, size - 24.0, 40)
     middle, cols = size // 2, range(size // 2 - 15, size // 2 + 16, 5)
@@ -294,6 +297,22 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
         gap = pass_reach(style, 1.5) + 5.0
         two += shares(2, Details(beside=[(line(middle + gap / 2), line(middle - gap / 2))]), style=style)
     res["line_beside_passes_as_two"] = round(float(np.mean(two)), 3)
+    two = []
+    for _ in range(n):
+        style = sketch_style(rng)
+        extra = Details()
+        fork(rng, line(middle), pass_reach(style, 1.5), 1.5, extra)
+        sketch, *_ = render_sketch(rng, [], [], size, engine.card.default_faint, style, False, extra)
+        grey, blue = sketch_u8(sketch)
+        out = engine.run(grey, Settings(1.5), blue=blue).astype(np.float32) / 255
+        branch = extra.forks[0][1]
+        order = np.argsort(branch[:, 0])
+        for c in range(int(x[0]), int(x[-1]) + 1, 4):
+            y = float(np.interp(c, branch[order, 0], branch[order, 1]))
+            if abs(y - middle) >= FORK_APART_PX:
+                top, bottom = int(min(y, middle)) - 5, int(max(y, middle)) + 6
+                two.append(line_count(out[max(top, 0):bottom, c] < 0.5) == 2)
+    res["fork_as_two"] = round(float(np.mean(two)), 3)
     return res
 
 

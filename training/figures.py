@@ -9,7 +9,9 @@
   each sketched with passes, crowded where they meet;
 - venation: a wing or leaf whose veins are drawn small and close, once each (a training option);
 - a line beside a sketched line: a narrow shape's other side, drawn once, closer than the
-  sketcher's other lines keep (a training option).
+  sketcher's other lines keep (a training option);
+- a fork: a light line leaving a sketched line, one end on it, the other well apart (a
+  training option).
 
 What separates hatching from passes of one line is in the data: hatching lines are drawn
 once, confidently, evenly spaced, as dark as each other and tapered at both ends; passes
@@ -33,6 +35,16 @@ class Fill:
     holes: list[np.ndarray] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Shares:
+    """Training options: the share of drawings given a `venation`, a line `beside` a sketched
+    line, a `fork`. At 0 (the held-out set, the tests' samples) nothing more is drawn from the
+    stream, so those stay as they are."""
+    vein: float = 0.0
+    beside: float = 0.0
+    fork: float = 0.0
+
+
 @dataclass
 class Details:
     curves: list[tuple[np.ndarray, bool]] = field(default_factory=list)  # sketched with the artist's passes
@@ -41,6 +53,8 @@ class Details:
     restrokes: list[np.ndarray] = field(default_factory=list)  # one line, gone over once more (see `restroke`)
     # a line sketched in the artist's passes and one drawn once beside it (see `beside`)
     beside: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    # a line sketched in the artist's passes and a light line leaving it, drawn once (see `fork`)
+    forks: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
 
 
@@ -151,6 +165,26 @@ def beside(rng: np.random.Generator, line: np.ndarray, closest: float, out: Deta
     out.beside.append((line, (line + normals(line) * rng.choice([-1.0, 1.0]) * gap)[a:b]))
 
 
+FORK_APART = (0.0, 8.0)  # px a fork's far end lies beyond the least it keeps from its line
+
+
+def fork(rng: np.random.Generator, line: np.ndarray, reach: float, thickness: float, out: Details) -> None:
+    """A light line leaving `line` (which the artist sketches in passes): Pig02.png's ear, whose
+    rim's far edge is drawn once, lightly, running into the ear's darker outline at the tip.
+    From its junction on `line` it parts smoothly until its ink lies 3 px of paper beyond the
+    passes' reach and 8 px of paper beyond the line's ink, or up to FORK_APART px more: further
+    than a restroke's pass ever parts (`restroke`: 3-7 px, meeting again), so one end on the
+    line and one well away tell it from a pass. Two lines to an inker, each whole;
+    lineart-v52 broke the light one into dashes where it nears the darker one."""
+    n = len(line)
+    start = int(rng.uniform(0.0, 0.3) * n)  # the junction, from one end or the other
+    course = line[start:] if rng.random() < 0.5 else line[:n - start][::-1]
+    u = np.linspace(0.0, 1.0, len(course))
+    apart = max(reach + thickness / 2 + 3.0, thickness + 8.0) + rng.uniform(*FORK_APART)
+    offset = apart * u ** rng.uniform(0.8, 2.0)  # tangent at the junction when the power is > 1
+    out.forks.append((line, course + normals(course) * rng.choice([-1.0, 1.0]) * offset[:, None]))
+
+
 def hair(rng: np.random.Generator, c: np.ndarray, scale: float, thickness: float, out: Details) -> None:
     """Locks hanging from a parting: neighbouring borders start apart and meet at the tips;
     a few strands inside, drawn once."""
@@ -255,16 +289,14 @@ def spot_black(rng: np.random.Generator, c: np.ndarray, out: Details) -> None:
     out.fills.append(Fill(catmull_rom(ctrl, closed=True)))
 
 
-def details(rng: np.random.Generator, size: int, scale: float, thickness: float, vein_share: float = 0.0,
-            beside_share: float = 0.0, reach: float = 0.0) -> Details:
+def details(rng: np.random.Generator, size: int, scale: float, thickness: float, shares: Shares = Shares(),
+            reach: float = 0.0) -> Details:
     """0-4 structured parts at random places of a `size` px drawing; besides, in 60% of drawings
     a close double line, in 60% a line gone over once more (`restroke`), in 40% a `tuft`. With doubles only
     among the parts (0.3 per drawing) networks merged every double 4-5 px apart at 1.5 px; with
-    doubles alone added, they kept passes of one line apart as well. vein_share: the share of
-    drawings given a `venation` too; beside_share: the share given a line sketched in the
-    artist's passes with a line `beside` it, 2.5 px of paper beyond `reach` (how far from its
-    course the sketcher's passes stray, `synth.pass_reach`) (training options; 0 draws nothing
-    more, so the held-out set and the tests' samples stay as they are)."""
+    doubles alone added, they kept passes of one line apart as well. shares: the training
+    options (`Shares`); a line `beside` sits 2.5 px of paper beyond `reach` (how far from its
+    course the sketcher's passes stray, `synth.pass_reach`), a `fork` parts beyond it."""
     out = Details()
     if rng.random() < 0.6:
         hatching(rng, rng.uniform(0.1, 0.9, 2) * size, thickness, out, "double")
@@ -284,8 +316,10 @@ def details(rng: np.random.Generator, size: int, scale: float, thickness: float,
         else:
             for _ in range(rng.integers(1, 4)):
                 spot_black(rng, c + rng.normal(0, 20, 2), out)
-    if vein_share and rng.random() < vein_share:
+    if shares.vein and rng.random() < shares.vein:
         venation(rng, rng.uniform(0.2, 0.8, 2) * size, thickness, out)
-    if beside_share and rng.random() < beside_share:
+    if shares.beside and rng.random() < shares.beside:
         beside(rng, _gentle_arc(rng, rng.uniform(0.1, 0.9, 2) * size), reach + 2.5, out)
+    if shares.fork and rng.random() < shares.fork:
+        fork(rng, _gentle_arc(rng, rng.uniform(0.1, 0.9, 2) * size), reach, thickness, out)
     return out

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from smart_lineart.engine.morphology import dilate
 from smart_lineart.engine.preprocess import grey_on_white, measure_levels, sketch_u8, to_uint8
 from training.curves import arclength, corners, ellipse, normals, resample, spline
-from training.figures import Details, Fill, details
+from training.figures import Details, Fill, Shares, details
 
 BRUSHES = ("fineliner", "inking-pen", "brush-pen", "pencil")
 THICKNESS_RANGE = (1.0, 8.0)
@@ -35,8 +35,8 @@ PENCIL_INK = 0.7  # darkness of the pencil preset's lines (lighter grey than ink
 SS = 4  # supersampling factor for anti-aliased rendering
 # how a traced line was sketched (`render_sketch`): dark in 1-4 passes, light but intended, gone
 # over 4-7 times, a loose hand's bundle, a hatching line drawn once, a line gone over once more by
-# a parting pass, a pair of lines beside each other (`figures.details`)
-LINE_KINDS = ("line", "light", "gone_over", "bundle", "hatching", "restroke", "beside")
+# a parting pass, a pair of lines beside each other, a line and a light one leaving it (`figures.details`)
+LINE_KINDS = ("line", "light", "gone_over", "bundle", "hatching", "restroke", "beside", "fork")
 END_PX = 10.0  # a line's end, for `Pair.kind_masks`
 
 
@@ -421,6 +421,13 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
             strokes += passes
             traced.append((centre, False))
             kinds.append("beside")
+    for pts, branch in extra.forks:  # a line in the sketcher's passes; the light one once, confidently
+        for course, how, n, dark in ((pts, style, None, rng.uniform(0.75, 1.0)),
+                                     (branch, confident, 1, rng.uniform(faint + 0.1, 0.7))):
+            passes, centre = _sketch_strokes(rng, course, False, how, dark, n)
+            strokes += passes
+            traced.append((centre, False))
+            kinds.append("fork")
     for f in extra.fills:
         dark = rng.uniform(0.8, 1.0)
         strokes += _scribble(rng, f, size, style, dark)
@@ -575,9 +582,9 @@ class Pair:
 
 def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = None,
               thickness: float | None = None, faint: float | None = None, blue: bool | None = None,
-              style: dict | None = None, vein_share: float = 0.0, beside_share: float = 0.0) -> Pair:
+              style: dict | None = None, shares: Shares = Shares()) -> Pair:
     """A random rough sketch and its target; style: the sketcher's (default: a random one);
-    vein_share, beside_share: see `figures.details`."""
+    shares: the training options (`figures.Shares`)."""
     if thickness is None:
         thickness = float(np.exp(rng.uniform(*np.log(THICKNESS_RANGE))))
     if brush is None:
@@ -586,7 +593,7 @@ def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = Non
         faint = float(rng.uniform(*FAINT_RANGE))
     style = style or sketch_style(rng)
     curves, guides, scale = random_drawing(rng, size, min_gap(style, thickness))
-    extra = details(rng, size, scale, thickness, vein_share, beside_share, pass_reach(style, thickness))
+    extra = details(rng, size, scale, thickness, shares, pass_reach(style, thickness))
     sketch, traced, kinds = render_sketch(rng, curves, guides, size, faint, style, blue, extra)
     grey, blue_u8 = sketch_u8(sketch)
     net_input = measure_levels(grey).apply(grey, 0, 0)

@@ -39,6 +39,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from training import quantize
 from training.critic import Critic, critic_loss, passing_loss, window
+from training.figures import Shares
 from training.model import WIDTHS, LineartNet, conditions, grow
 from training.synth import BRUSHES, make_pair
 
@@ -81,17 +82,15 @@ _TRANSFORMS = (lambda a: a[::-1, ::-1], lambda a: a.T, lambda a: a[::-1, ::-1].T
 
 
 class SyntheticPairs(IterableDataset):
-    def __init__(self, seed: int, start_step: int, size: int, reuse: int = 2, vein_share: float = 0.0,
-                 beside_share: float = 0.0):
-        self.seed, self.start_step, self.size, self.reuse = seed, start_step, size, reuse
-        self.vein_share, self.beside_share = vein_share, beside_share
+    def __init__(self, seed: int, start_step: int, size: int, reuse: int = 2, shares: Shares = Shares()):
+        self.seed, self.start_step, self.size, self.reuse, self.shares = seed, start_step, size, reuse, shares
 
     def __iter__(self):
         info = get_worker_info()
         wid = info.id if info else 0
         rng = np.random.default_rng([self.seed, self.start_step, wid])
         while True:
-            p = make_pair(rng, self.size, vein_share=self.vein_share, beside_share=self.beside_share)
+            p = make_pair(rng, self.size, shares=self.shares)
             yield to_tensors([p])
             for _ in range(self.reuse - 1):
                 f = _TRANSFORMS[rng.integers(len(_TRANSFORMS))]
@@ -231,6 +230,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--beside-share", type=float, default=0.0,
                     help="share of training drawings given a sketched line with a line drawn once beside it, "
                          "nearer than the sketcher's other lines (figures.beside), two lines in the target")
+    ap.add_argument("--fork-share", type=float, default=0.0,
+                    help="share of training drawings given a sketched line with a light line leaving it, drawn once "
+                         "(figures.fork), two whole lines in the target")
     return ap
 
 
@@ -337,7 +339,7 @@ def main() -> None:
 
     val = validation_set(64, a.size)
     loss_of = stage_loss(vars(a))
-    pairs = SyntheticPairs(a.seed, state["step"], a.size, vein_share=a.vein_share, beside_share=a.beside_share)
+    pairs = SyntheticPairs(a.seed, state["step"], a.size, shares=Shares(a.vein_share, a.beside_share, a.fork_share))
     loader = DataLoader(pairs, batch_size=a.batch,
                         num_workers=a.workers, collate_fn=_collate, prefetch_factor=4 if a.workers else None,
                         persistent_workers=False)
