@@ -646,6 +646,38 @@ def test_a_soup_stage_averages_one_lines_stages_and_continues_like_a_trained_one
     assert [s["seed"] for s in training_stages(after)] == [1, 2, 2, 4]
 
 
+def test_distillation_keeps_a_stage_close_to_the_model_it_starts_from(tmp_path, monkeypatch):
+    """`--distil-weight`: the output is also pulled toward the --init model's as it ships (its
+    moving average), so a stage training it on (in int8) keeps its ways; at a high learning
+    rate a plain stage wanders off. Each stage takes the same steps: a step's clock is a second."""
+    from training import train
+    from training.export import run_weights
+    from training.model import LineartNet
+    base = ["train", "--size", "64", "--batch", "2", "--workers", "0", "--val-every", "10"]
+    clock = iter(range(10 ** 6))
+    monkeypatch.setattr(train.time, "time", lambda: float(next(clock)))
+    first = tmp_path / "first"
+    monkeypatch.setattr(sys, "argv", base + ["--run", str(first), "--minutes", "0.5", "--ema", "0.5"])
+    train.main()
+    x, _, *cond = train.validation_set(8, 64, seed=3)[0]
+
+    def output(weights: dict) -> torch.Tensor:
+        net = LineartNet(len(BRUSHES)).eval()
+        net.load_state_dict(weights)
+        with torch.no_grad():
+            return torch.sigmoid(net(x, *cond, logits=True))
+
+    taught = output(run_weights(first))
+    apart = {}
+    for weight in ("0", "1000"):
+        run = tmp_path / f"distil{weight}"
+        monkeypatch.setattr(sys, "argv", base + ["--run", str(run), "--init", str(first / "last.pt"), "--seed", "2",
+                                                 "--lr", "0.5", "--minutes", "0.5", "--distil-weight", weight])
+        train.main()
+        apart[weight] = float((output(torch.load(run / "last.pt", weights_only=False)["model"]) - taught).abs().mean())
+    assert apart["1000"] < 0.2 * apart["0"], apart  # 0.009 and 0.377 here
+
+
 def _record_drawn_strokes(monkeypatch) -> list:
     """The stroke lists `synth._draw` renders, in order (page debris left out)."""
     from training import synth

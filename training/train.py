@@ -230,6 +230,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--beside-share", type=float, default=0.0,
                     help="share of training drawings given a sketched line with a line drawn once beside it, "
                          "nearer than the sketcher's other lines (figures.beside), two lines in the target")
+    ap.add_argument("--distil-weight", type=float, default=0.0,
+                    help="also pull the output toward that of the --init model as it ships (its moving average), "
+                         "this much against the target's weight: a stage that trains it on in int8 keeps its ways")
     ap.add_argument("--fork-share", type=float, default=0.0,
                     help="share of training drawings given a sketched line with a light line leaving it, drawn once "
                          "(figures.fork), two whole lines in the target")
@@ -274,17 +277,18 @@ def code_version() -> str:
     return head + ("+uncommitted" if head and git("status", "--porcelain", "--", ".", ":!checkpoints") else "") or "unknown"
 
 
-def initial_weights(path: str, model: LineartNet) -> dict[str, torch.Tensor]:
-    """Weights to start a stage from: a run's checkpoint, or a shipped .onnx model (its
-    initializers carry the state-dict names, so a stage can continue from a released model).
-    A narrower or 1-plane model's weights start a wider or 2-plane one as the model it came
-    from (`grow`)."""
+def initial_weights(path: str, model: LineartNet, shipped: bool = False) -> dict[str, torch.Tensor]:
+    """Weights to start a stage from: a run's checkpoint (its training weights; `shipped`: the
+    moving average it ships where it kept one), or a shipped .onnx model (its initializers
+    carry the state-dict names, so a stage can continue from a released model). A narrower or
+    1-plane model's weights start a wider or 2-plane one as the model it came from (`grow`)."""
     if path.endswith(".onnx"):
         import onnx
         from onnx import numpy_helper
         weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(path).graph.initializer}
     else:
-        weights = torch.load(path, weights_only=False)["model"]
+        checkpoint = torch.load(path, weights_only=False)
+        weights = shipped_weights(checkpoint) if shipped else checkpoint["model"]
     return grow(weights, model)
 
 
@@ -299,7 +303,8 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     run = Path(a.run)
     run.mkdir(parents=True, exist_ok=True)
-    model = LineartNet(len(BRUSHES), tuple(int(w) for w in a.widths.split(",")), a.planes)
+    widths = tuple(int(w) for w in a.widths.split(","))
+    model = LineartNet(len(BRUSHES), widths, a.planes)
     if a.quantize:
         quantize.prepare(model)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
@@ -339,6 +344,10 @@ def main() -> None:
 
     val = validation_set(64, a.size)
     loss_of = stage_loss(vars(a))
+    teacher = None
+    if a.distil_weight:  # the init model in float, as it ships: what the stage should stay close to
+        teacher = LineartNet(len(BRUSHES), widths, a.planes).eval().requires_grad_(False)
+        teacher.load_state_dict(initial_weights(a.init, teacher, shipped=True))
     pairs = SyntheticPairs(a.seed, state["step"], a.size, shares=Shares(a.vein_share, a.beside_share, a.fork_share))
     loader = DataLoader(pairs, batch_size=a.batch,
                         num_workers=a.workers, collate_fn=_collate, prefetch_factor=4 if a.workers else None,
@@ -384,6 +393,10 @@ def main() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16()):
             z = model(x, th, br, fa, logits=True)
         loss = pixel = loss_of(z.float(), y, x)
+        if teacher is not None:
+            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16()):
+                taught = torch.sigmoid(teacher(x, th, br, fa, logits=True).float())
+            loss = loss + a.distil_weight * loss_of(z.float(), taught, x)
         if critic is not None and critic_opt is not None:
             sketch, fake, real = window(1.0 - x[:, :1], 1.0 - torch.sigmoid(z.float()), 1.0 - y)
             cond = conditions(th, br, fa)
