@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
-__version__ = "0.13.0"
+__version__ = "0.13.1"
 
 # numpy and a runtime for Krita's Python, used only where Krita's own Python lacks them (appended
 # to sys.path): `make install` puts them beside the plugin folder (Krita's plugin importer

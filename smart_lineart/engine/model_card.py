@@ -12,7 +12,7 @@ from ..errors import ModelError
 DEFAULT_MODEL = "lineart-v52"
 # The default model trained on in int8: where OpenVINO computes f32 on the CPU (no native bf16,
 # most laptops) it runs 2x faster than the default; with native bf16, slower (README: Speed)
-DEFAULT_INT8_MODEL = "lineart-v53"
+DEFAULT_INT8_MODEL = "lineart-v58"
 
 
 @dataclass(frozen=True)
