@@ -270,11 +270,15 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
     def line(y: float) -> np.ndarray:
         return resample(np.stack([x, np.full_like(x, y)], 1))
 
-    def shares(count: int, extra: Details, curves: list | None = None, style: dict | None = None) -> list[bool]:
+    def drawn(extra: Details, curves: list | None = None, style: dict | None = None) -> np.ndarray:
+        """The engine's lines at 1.5 px for a sketch of these figures (1 paper, 0 ink)."""
         sketch, *_ = render_sketch(rng, curves or [], [], size, engine.card.default_faint, style or sketch_style(rng),
                                   False, extra)
         grey, blue = sketch_u8(sketch)
-        out = engine.run(grey, Settings(1.5), blue=blue).astype(np.float32) / 255
+        return engine.run(grey, Settings(1.5), blue=blue).astype(np.float32) / 255
+
+    def shares(count: int, extra: Details, curves: list | None = None, style: dict | None = None) -> list[bool]:
+        out = drawn(extra, curves, style)
         return [line_count(out[middle - 12:middle + 13, c] < 0.5) == count for c in cols]
 
     res = {}
@@ -302,9 +306,7 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
         style = sketch_style(rng)
         extra = Details()
         fork(rng, line(middle), pass_reach(style, 1.5), 1.5, extra)
-        sketch, *_ = render_sketch(rng, [], [], size, engine.card.default_faint, style, False, extra)
-        grey, blue = sketch_u8(sketch)
-        out = engine.run(grey, Settings(1.5), blue=blue).astype(np.float32) / 255
+        out = drawn(extra, style=style)
         branch = extra.forks[0][1]
         order = np.argsort(branch[:, 0])
         for c in range(int(x[0]), int(x[-1]) + 1, 4):

@@ -40,9 +40,14 @@ class Shares:
     """Training options: the share of drawings given a `venation`, a line `beside` a sketched
     line, a `fork`. At 0 (the held-out set, the tests' samples) nothing more is drawn from the
     stream, so those stay as they are."""
-    vein: float = 0.0
-    beside: float = 0.0
-    fork: float = 0.0
+    vein: float = field(default=0.0, metadata={"help": "share of training drawings given a wing or leaf with small, "
+                                                       "close veins (figures.venation)"})
+    beside: float = field(default=0.0, metadata={"help": "share of training drawings given a sketched line with a line "
+                                                         "drawn once beside it, nearer than the sketcher's other lines "
+                                                         "(figures.beside), two lines in the target"})
+    fork: float = field(default=0.0, metadata={"help": "share of training drawings given a sketched line with a light "
+                                                       "line leaving it, drawn once (figures.fork), two whole lines "
+                                                       "in the target"})
 
 
 @dataclass

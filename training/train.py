@@ -28,6 +28,7 @@ import os
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -224,18 +225,11 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--quantize", choices=quantize.MODES,
                     help="train the inner convolutions as they run in int8 (training/quantize.py); ranges "
                          "calibrated once at the stage's start, unless --init is quantised already")
-    ap.add_argument("--vein-share", type=float, default=0.0,
-                    help="share of training drawings given a wing or leaf with small, close veins "
-                         "(figures.venation); validation keeps the default synthesiser")
-    ap.add_argument("--beside-share", type=float, default=0.0,
-                    help="share of training drawings given a sketched line with a line drawn once beside it, "
-                         "nearer than the sketcher's other lines (figures.beside), two lines in the target")
     ap.add_argument("--distil-weight", type=float, default=0.0,
                     help="also pull the output toward that of the --init model as it ships (its moving average), "
                          "this much against the target's weight: a stage that trains it on in int8 keeps its ways")
-    ap.add_argument("--fork-share", type=float, default=0.0,
-                    help="share of training drawings given a sketched line with a light line leaving it, drawn once "
-                         "(figures.fork), two whole lines in the target")
+    for f in fields(Shares):  # validation keeps the default synthesiser (all 0)
+        ap.add_argument(f"--{f.name}-share", type=float, default=f.default, help=f.metadata["help"])
     return ap
 
 
@@ -348,7 +342,8 @@ def main() -> None:
     if a.distil_weight:  # the init model in float, as it ships: what the stage should stay close to
         teacher = LineartNet(len(BRUSHES), widths, a.planes).eval().requires_grad_(False)
         teacher.load_state_dict(initial_weights(a.init, teacher, shipped=True))
-    pairs = SyntheticPairs(a.seed, state["step"], a.size, shares=Shares(a.vein_share, a.beside_share, a.fork_share))
+    shares = Shares(**{f.name: getattr(a, f"{f.name}_share") for f in fields(Shares)})
+    pairs = SyntheticPairs(a.seed, state["step"], a.size, shares=shares)
     loader = DataLoader(pairs, batch_size=a.batch,
                         num_workers=a.workers, collate_fn=_collate, prefetch_factor=4 if a.workers else None,
                         persistent_workers=False)
