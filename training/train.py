@@ -304,8 +304,9 @@ def main() -> None:
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
     critic = Critic(len(BRUSHES) + 2) if a.adv_weight else None
     critic_opt = torch.optim.Adam(critic.parameters(), lr=a.lr, betas=(0.5, 0.999)) if critic else None
+    hardware = f"{os.cpu_count()}-core CPU, {'bf16 autocast' if native_bf16() else 'fp32'}"
     state: dict[str, Any] = {"step": 0, "seconds": 0.0, "best": math.inf, "since_best": 0, "code": code_version(),
-                             "hardware": f"{os.cpu_count()}-core CPU, {'bf16 autocast' if native_bf16() else 'fp32'}"}
+                             "hardware": hardware}
     ck = torch.load(run / "last.pt", weights_only=False) if (run / "last.pt").exists() else None
     if ck is not None:
         model.load_state_dict(ck["model"])
@@ -314,7 +315,10 @@ def main() -> None:
             critic.load_state_dict(ck["critic"])
             critic_opt.load_state_dict(ck["critic_opt"])
         state = ck["state"]
-        print(f"resumed at step {state['step']} ({state['seconds'] / 60:.1f} min)", flush=True)
+        ran = state.get("hardware", "")
+        if ran.split("; ")[-1].split(" from step ")[0] != hardware:  # sessions differ: the card says what ran when
+            state["hardware"] = f"{ran}; {hardware} from step {state['step']}"
+        print(f"resumed at step {state['step']} ({state['seconds'] / 60:.1f} min) on a {hardware}", flush=True)
     elif a.init:
         model.load_state_dict(initial_weights(a.init, model))
         print(f"starting from the weights in {a.init}", flush=True)
