@@ -6,7 +6,7 @@ import pytest
 from smart_lineart.engine import backends
 from smart_lineart.engine.memory import rss_mb
 from smart_lineart.engine.model_card import load_card
-from smart_lineart.engine.tiling import RESERVE_MB, Engine, spans
+from smart_lineart.engine.tiling import RESERVE_MB, Engine, runs_as, spans
 from smart_lineart.errors import BackendError, Cancelled, MemoryCapError, SettingsError
 from smart_lineart.settings import Settings
 
@@ -51,8 +51,8 @@ def test_default_precision_stays_close_to_f32(card, sketch):
     threshold: allowed only that rarely."""
     if "openvino" not in backends.installed_backends():
         pytest.skip("needs OpenVINO")
-    default = Engine(card, "openvino", "CPU", whole_process=False)
-    f32 = Engine(card, "openvino", "CPU", whole_process=False, precision="f32").run(sketch)
+    default = Engine(card, "openvino", "CPU", whole_process=False)  # the int8 twin where that is faster
+    f32 = Engine(default.card, "openvino", "CPU", whole_process=False, precision="f32").run(sketch)
     diff = np.abs(default.run(sketch).astype(int) - f32)
     assert diff.mean() < 0.5 and np.percentile(diff, 99.9) <= 16, (default.runner.precision, diff.mean(), np.percentile(diff, 99.9))
     assert (diff > 32).mean() <= 2e-4, (default.runner.precision, (diff > 32).sum(), diff.max())
@@ -116,6 +116,7 @@ def test_tile_size_follows_memory_cap(card):
 
 def test_output_levels_apply_per_brush(card, sketch):
     from dataclasses import replace
+    card = runs_as(card)  # the model that runs here (the int8 twin where faster); its changed copies run as given
     plain = Engine(replace(card, output_levels={}), whole_process=False)
     pencil_only = Engine(replace(card, output_levels={"pencil": (0.2, 0.85)}), whole_process=False)
     crop = sketch[:160, :160]
@@ -162,7 +163,7 @@ def test_auto_runs_a_model_openvino_cannot_compile_in_onnx_runtime(card, sketch,
 def test_the_default_model_runs_in_int8_where_openvino_computes_f32(card, sketch, monkeypatch, capsys):
     """On a CPU that computes int8 but not bf16 natively (most laptops) the default model runs as
     its int8 version, 2x faster there, and --list says so; with native bf16, with ONNX Runtime,
-    or with another model, as asked."""
+    with a precision asked for, or with another model, as asked."""
     from smart_lineart import cli
     from smart_lineart.engine import model_card
     if "openvino" not in backends.installed_backends() or model_card.int8_default() is None:
@@ -176,6 +177,8 @@ def test_the_default_model_runs_in_int8_where_openvino_computes_f32(card, sketch
     ours = Engine(card, "onnxruntime", "CPU", whole_process=False) if "onnxruntime" in backends.installed_backends() else None
     assert ours is None or ours.card.name == card.name
     assert Engine(card, "openvino", "CPU", whole_process=False).card.name == model_card.DEFAULT_INT8_MODEL
+    # a precision asked for measures this model: no twin
+    assert Engine(card, "openvino", "CPU", whole_process=False, precision="f32").card.name == card.name
     other = load_card(sorted(p for p in model_card.available_models() if p.stem not in
                              (card.name, model_card.DEFAULT_INT8_MODEL))[0])
     assert Engine(other, "openvino", "CPU", whole_process=False).card.name == other.name

@@ -38,10 +38,12 @@ RESERVE_MB = 48  # band buffers, the tile's own copies beyond the measured activ
 _runner_mb: dict[int, tuple[float, float, float]] = {}
 
 
-def runs_as(card: ModelCard, backend: str = DEFAULTS.backend, device: str = DEFAULTS.device) -> ModelCard:
+def runs_as(card: ModelCard, backend: str = DEFAULTS.backend, device: str = DEFAULTS.device,
+            precision: str = "") -> ModelCard:
     """The model the engine runs for `card`: the default model's int8 version where that is
-    faster (`backends.int8_is_faster`), else `card` itself."""
-    if is_default(card) and backends.int8_is_faster(backend, device):
+    faster (`backends.int8_is_faster`), unless a precision is asked for (a measurement of this
+    model), else `card` itself."""
+    if not precision and is_default(card) and backends.int8_is_faster(backend, device):
         return int8_default() or card
     return card
 
@@ -52,10 +54,10 @@ class Engine:
                  precision: str = "", settings: Settings = DEFAULTS):
         """whole_process: the cap is on this process's peak (the CLI); else on the engine's own
         work only (inside Krita, whose own memory is not the plugin's to budget).
-        precision: force the runtime's ("f32", "bf16"; for measuring), else its default.
+        precision: force the runtime's ("f32", "bf16"; for measuring this model), else its default.
         settings: those the first pages will use, checked (SettingsError) and compiled for now.
         The default model runs as its int8 version where that is faster (`runs_as`)."""
-        self.card = card = runs_as(card, backend, device)
+        self.card = card = runs_as(card, backend, device, precision)
         before = rss_mb()
         side = card.size_multiple + 2 * card.margin  # the smallest real tile: lazy allocations happen now
         probe, cond = np.ones((1, card.planes, side, side), np.float32), self.conditions(settings)
