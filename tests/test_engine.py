@@ -1,4 +1,5 @@
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -6,7 +7,7 @@ import pytest
 from smart_lineart.engine import backends
 from smart_lineart.engine.memory import rss_mb
 from smart_lineart.engine.model_card import load_card
-from smart_lineart.engine.tiling import RESERVE_MB, Engine, runs_as, spans
+from smart_lineart.engine.tiling import RESERVE_MB, Engine, spans
 from smart_lineart.errors import BackendError, Cancelled, MemoryCapError, SettingsError
 from smart_lineart.settings import Settings
 
@@ -115,8 +116,6 @@ def test_tile_size_follows_memory_cap(card):
 
 
 def test_output_levels_apply_per_brush(card, sketch):
-    from dataclasses import replace
-    card = runs_as(card)  # the model that runs here (the int8 twin where faster); its changed copies run as given
     plain = Engine(replace(card, output_levels={}), whole_process=False)
     pencil_only = Engine(replace(card, output_levels={"pencil": (0.2, 0.85)}), whole_process=False)
     crop = sketch[:160, :160]
@@ -177,8 +176,10 @@ def test_the_default_model_runs_in_int8_where_openvino_computes_f32(card, sketch
     ours = Engine(card, "onnxruntime", "CPU", whole_process=False) if "onnxruntime" in backends.installed_backends() else None
     assert ours is None or ours.card.name == card.name
     assert Engine(card, "openvino", "CPU", whole_process=False).card.name == model_card.DEFAULT_INT8_MODEL
-    # a precision asked for measures this model: no twin
+    # a precision asked for, or a changed copy of the card (levels swept), measures this model: no twin
     assert Engine(card, "openvino", "CPU", whole_process=False, precision="f32").card.name == card.name
+    for changed in (replace(card, output_levels={}), replace(card, default_faint=0.3)):
+        assert Engine(changed, "openvino", "CPU", whole_process=False).card is changed
     other = load_card(sorted(p for p in model_card.available_models() if p.stem not in
                              (card.name, model_card.DEFAULT_INT8_MODEL))[0])
     assert Engine(other, "openvino", "CPU", whole_process=False).card.name == other.name

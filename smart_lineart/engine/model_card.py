@@ -124,7 +124,13 @@ def _problem(c: ModelCard) -> str:
 
 
 def is_default(card: ModelCard) -> bool:
-    return card.path.resolve() == (models_dir() / f"{DEFAULT_MODEL}.onnx").resolve()
+    """`card` is the default model's, as shipped: a copy with other output levels or thresholds
+    (a measurement of them) is another model's card."""
+    path = models_dir() / f"{DEFAULT_MODEL}.onnx"
+    if card.path.resolve() != path.resolve():
+        return False
+    shipped = load_card(path)
+    return card == shipped and card.output_levels == shipped.output_levels
 
 
 def int8_default() -> ModelCard | None:

@@ -41,8 +41,8 @@ _runner_mb: dict[int, tuple[float, float, float]] = {}
 def runs_as(card: ModelCard, backend: str = DEFAULTS.backend, device: str = DEFAULTS.device,
             precision: str = "") -> ModelCard:
     """The model the engine runs for `card`: the default model's int8 version where that is
-    faster (`backends.int8_is_faster`), unless a precision is asked for (a measurement of this
-    model), else `card` itself."""
+    faster (`backends.int8_is_faster`), unless a precision is asked for or the card was changed
+    (measurements of this model), else `card` itself."""
     if not precision and is_default(card) and backends.int8_is_faster(backend, device):
         return int8_default() or card
     return card
