@@ -20,7 +20,7 @@ import torch
 
 from smart_lineart import __version__
 from training import probe, quantize
-from training.model import SIZE_MULTIPLE, Block, LineartNet, from_state, macs_per_pixel, receptive_field
+from training.model import Block, LineartNet, from_state, macs_per_pixel, receptive_field
 from training.soup import command as soup_command
 from training.synth import BRUSHES, THICKNESS_RANGE
 from training.train import command as train_command
@@ -62,7 +62,7 @@ def runtimes() -> list[tuple[str, str]]:
     return [("onnxruntime", "f32"), ("openvino", "f32")] + ([("openvino", "bf16")] if native else [])
 
 
-def tile_memory(path: Path, rf: int, planes: int) -> dict[str, tuple[float, float]]:
+def tile_memory(path: Path, rf: int, multiple: int, planes: int) -> dict[str, tuple[float, float]]:
     """Per runtime and precision: (bytes per tile pixel, MB a run needs beyond that and the
     engine's fixed memory), measured through the engine at three tile sizes, PROBES fresh
     processes each. Runtimes' peaks vary from run to run (ONNX Runtime's by +-15%), so the
@@ -75,7 +75,7 @@ def tile_memory(path: Path, rf: int, planes: int) -> dict[str, tuple[float, floa
         for core in sizes:
             for _ in range(PROBES):
                 res = subprocess.run(probe.command("tile", str(path), backend, precision, str(core), str(rf),
-                                                   str(SIZE_MULTIPLE), str(len(BRUSHES)), str(planes)),
+                                                   str(multiple), str(len(BRUSHES)), str(planes)),
                                      capture_output=True, text=True, check=True, cwd=ROOT)
                 fixed, peak = map(float, res.stdout.split()[-2:])
                 worst[core] = max(worst.get(core, 0.0), peak - fixed)
@@ -87,7 +87,7 @@ def tile_memory(path: Path, rf: int, planes: int) -> dict[str, tuple[float, floa
 
 def measure_memory(card: dict, path: Path) -> dict:
     """The card's memory figures, measured on this machine: per runtime, and the worst."""
-    measured = tile_memory(path, card["receptive_field"], card.get("image_planes", 1))
+    measured = tile_memory(path, card["receptive_field"], card["size_multiple"], card.get("image_planes", 1))
     return {"bytes_per_pixel": max(v[0] for v in measured.values()),
             "bytes_per_pixel_by_runtime": {k: v[0] for k, v in measured.items()},
             "tile_overhead_mb_by_runtime": {k: v[1] for k, v in measured.items()}}
@@ -186,7 +186,7 @@ def main() -> None:
         "default_faint": a.default_faint,
         "output_levels": output_levels(a.output_levels),
         "receptive_field": receptive_field(model),
-        "size_multiple": SIZE_MULTIPLE,
+        "size_multiple": model.size_multiple,
         "image_planes": model.planes,
         "inputs": {"image": "float32 (1,1,H,W), white=1 ink=0, H and W multiples of size_multiple"
                             + ("; or (1,2,H,W) with a second plane: light blue the drop-out removed, 0..1 "

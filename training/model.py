@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 WIDTHS = (24, 48, 80, 128)  # channels at 1/2, 1/4, 1/8, 1/16 resolution
-SIZE_MULTIPLE = 16  # 2 (fold) * 2**3 (three stride-2 levels)
+SIZE_MULTIPLE = 16  # 2 (fold) * 2**3 (three stride-2 levels); twice that with a `Context` branch
 
 
 def conditions(thickness: torch.Tensor, brush: torch.Tensor, faint: torch.Tensor) -> torch.Tensor:
@@ -58,12 +58,34 @@ class Block(nn.Module):
         self.residual = False
 
 
+class Context(nn.Module):
+    """What lies further along the lines, for the bottleneck: one more stride-2 level (1/32) with
+    a dilated convolution, added back to it. Whether passes meet again 30 px on or part for good
+    tells a line's passes from two lines, and a wider network did not learn that from the
+    1/16 level's reach; at 1/32 this costs about 2% more multiply-adds. Its last layer starts
+    at zero, so a model grown from one without it (`grow`) begins as that one."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.down = nn.Conv2d(channels, channels, 3, 2, 1)
+        self.wide = nn.Conv2d(channels, channels, 3, 1, 2, dilation=2)
+        self.up = nn.ConvTranspose2d(channels, channels, 2, 2)
+        nn.init.zeros_(self.up.weight)
+        nn.init.zeros_(self.up.bias)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h + self.up(self.act(self.wide(self.act(self.down(h)))))
+
+
 class LineartNet(nn.Module):
-    def __init__(self, n_brushes: int, widths: tuple[int, ...] = WIDTHS, planes: int = 1):
+    def __init__(self, n_brushes: int, widths: tuple[int, ...] = WIDTHS, planes: int = 1, context: bool = False):
         """planes: 1, the grey sketch; 2, also the light blue the drop-out removed (a second
-        image plane, optional at run time: a 1-plane image reads as no blue)."""
+        image plane, optional at run time: a 1-plane image reads as no blue).
+        context: a `Context` branch at the bottleneck (input sizes then multiples of 32)."""
         super().__init__()
         self.planes = planes
+        self.size_multiple = SIZE_MULTIPLE * (2 if context else 1)
         n_cond = n_brushes + 2
         c1, c2, c3, c4 = widths
         self.cond = nn.Sequential(nn.Linear(n_cond, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU())
@@ -74,6 +96,7 @@ class LineartNet(nn.Module):
         self.e3 = Block(c2, c3, nc, stride=2)
         self.e4 = Block(c3, c4, nc, stride=2)
         self.mid = Block(c4, c4, nc, dilation=2)
+        self.ctx = Context(c4) if context else None
         self.up3 = nn.ConvTranspose2d(c4, c3, 2, 2)
         self.d3 = Block(2 * c3, c3, nc)
         self.up2 = nn.ConvTranspose2d(c3, c2, 2, 2)
@@ -86,7 +109,7 @@ class LineartNet(nn.Module):
     def forward(self, image: torch.Tensor, thickness: torch.Tensor, brush: torch.Tensor,
                 faint: torch.Tensor, logits: bool = False) -> torch.Tensor:
         """image (N,P,H,W): grey white=1 ink=0, then (2-plane models, optional) blue 0..1; H and
-        W multiples of SIZE_MULTIPLE -> (N,1,H,W) (or, for training, the pre-sigmoid logits)."""
+        W multiples of `size_multiple` -> (N,1,H,W) (or, for training, the pre-sigmoid logits)."""
         cond = self.cond(conditions(thickness, brush, faint))
         x = 1.0 - image[:, :1]  # ink positive, so zero padding reads as paper
         if self.planes == 2:  # a sum over no planes is zeros: a grey-only image has no blue
@@ -96,6 +119,8 @@ class LineartNet(nn.Module):
         s2 = self.e2(s1, cond)
         s3 = self.e3(s2, cond)
         h = self.mid(self.e4(s3, cond), cond)
+        if self.ctx is not None:
+            h = self.ctx(h)
         h = self.d3(torch.cat([self.up3(h), s3], 1), cond)
         h = self.d2(torch.cat([self.up2(h), s2], 1), cond)
         h = self.d1(torch.cat([self.up1(h), s1], 1), cond)
@@ -131,10 +156,10 @@ def macs_per_pixel(model: LineartNet, size: int = 256) -> float:
                       torch.ones(1, 1) * 0.3) / size ** 2
 
 
-def receptive_field(model: nn.Module) -> int:
+def receptive_field(model: LineartNet) -> int:
     """Theoretical receptive field (px) from layer arithmetic along the deepest path."""
     # fold(2) -> e1(2 convs) -> e2,e3,e4 (stride-2 conv + conv) -> mid (conv + dilated conv)
-    # -> back up through d3, d2, d1 (2 convs each) -> out conv -> unfold.
+    # [-> context: stride-2 conv + dilated conv, back up] -> d3, d2, d1 (2 convs each) -> out conv -> unfold.
     rf, jump = 2, 2  # after the 2x2 fold, one position covers 2 px and steps by 2 px
     def conv(k: int, stride: int = 1, dilation: int = 1) -> None:
         nonlocal rf, jump
@@ -144,6 +169,9 @@ def receptive_field(model: nn.Module) -> int:
     for _ in range(3):  # e2..e4
         conv(3, 2); conv(3)
     conv(3); conv(3, dilation=2)  # mid
+    if model.ctx is not None:
+        conv(3, 2); conv(3, dilation=2)
+        jump //= 2  # its transposed conv (k=2, s=2) does not widen it
     for _ in range(3):  # d3..d1: transposed conv (k=2, s=2) does not widen it, 2 convs each
         jump //= 2
         conv(3); conv(3)
@@ -157,12 +185,17 @@ def shape_of(state: dict[str, torch.Tensor]) -> tuple[tuple[int, ...], int]:
     return widths, state["e1.a.weight"].shape[1] // 4
 
 
+def has_context(state: dict[str, torch.Tensor]) -> bool:
+    """Whether the LineartNet whose state dict this is has a `Context` branch."""
+    return "ctx.down.weight" in state
+
+
 def from_state(state: dict[str, torch.Tensor], n_brushes: int) -> LineartNet:
-    """The LineartNet of a checkpoint's state dict, whatever its widths and planes, quantised
-    where the state is that of a quantised stage."""
+    """The LineartNet of a checkpoint's state dict, whatever its widths, planes and context,
+    quantised where the state is that of a quantised stage."""
     from training import quantize
     widths, planes = shape_of(state)
-    model = LineartNet(n_brushes, widths, planes)
+    model = LineartNet(n_brushes, widths, planes, has_context(state))
     if quantize.is_quantized(state):
         quantize.prepare(model)
     model.load_state_dict(state)
@@ -174,12 +207,13 @@ def grow(state: dict[str, torch.Tensor], model: LineartNet) -> dict[str, torch.T
     the narrower one did (a 1-plane one: reading no blue). Added channels keep `model`'s random
     weights from the existing inputs, so they get gradients at once, but whatever reads them
     starts at zero and their FiLM at identity. A skip connection's concatenation and FiLM's
-    (gamma, beta) are two groups of channels that grow each on its own. A quantised `model`
-    started from float weights keeps its ranges uncalibrated (training/quantize.py)."""
+    (gamma, beta) are two groups of channels that grow each on its own. What the smaller one
+    lacks altogether keeps `model`'s own: a quantised `model` started from float weights its
+    uncalibrated ranges (training/quantize.py), an added `Context` its zero output."""
     modules = dict(model.named_modules())
     out: dict[str, torch.Tensor] = {}
     for name, new in model.state_dict().items():
-        if name not in state and name.endswith((".in_scale", ".in_zero")):
+        if name not in state:
             out[name] = new.clone()
             continue
         old = state[name]

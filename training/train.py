@@ -222,6 +222,9 @@ def parser() -> argparse.ArgumentParser:
                     help="image planes the network takes: 1 grey; 2 also the light blue the drop-out removed")
     ap.add_argument("--widths", default=",".join(map(str, WIDTHS)),
                     help="channels at 1/2, 1/4, 1/8, 1/16 resolution; a narrower --init grows into them")
+    ap.add_argument("--context", type=int, choices=(0, 1), default=0,
+                    help="1: a context branch at 1/32 resolution (training.model.Context); an --init without "
+                         "one starts it at zero")
     ap.add_argument("--quantize", choices=quantize.MODES,
                     help="train the inner convolutions as they run in int8 (training/quantize.py); ranges "
                          "calibrated once at the stage's start, unless --init is quantised already")
@@ -298,7 +301,7 @@ def main() -> None:
     run = Path(a.run)
     run.mkdir(parents=True, exist_ok=True)
     widths = tuple(int(w) for w in a.widths.split(","))
-    model = LineartNet(len(BRUSHES), widths, a.planes)
+    model = LineartNet(len(BRUSHES), widths, a.planes, bool(a.context))
     if a.quantize:
         quantize.prepare(model)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
@@ -344,7 +347,7 @@ def main() -> None:
     loss_of = stage_loss(vars(a))
     teacher = None
     if a.distil_weight:  # the init model in float, as it ships: what the stage should stay close to
-        teacher = LineartNet(len(BRUSHES), widths, a.planes).eval().requires_grad_(False)
+        teacher = LineartNet(len(BRUSHES), widths, a.planes, bool(a.context)).eval().requires_grad_(False)
         teacher.load_state_dict(initial_weights(a.init, teacher, shipped=True))
     shares = Shares(**{f.name: getattr(a, f"{f.name}_share") for f in fields(Shares)})
     pairs = SyntheticPairs(a.seed, state["step"], a.size, shares=shares)
