@@ -70,8 +70,8 @@ class Context(nn.Module):
         self.down = nn.Conv2d(channels, channels, 3, 2, 1)
         self.wide = nn.Conv2d(channels, channels, 3, 1, 2, dilation=2)
         self.up = nn.ConvTranspose2d(channels, channels, 2, 2)
-        nn.init.zeros_(self.up.weight)
-        nn.init.zeros_(self.up.bias)
+        for p in self.up.parameters():
+            nn.init.zeros_(p)
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
