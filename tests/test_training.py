@@ -21,11 +21,14 @@ def test_cost_per_pixel_within_budget():
     assert macs_per_pixel(LineartNet(len(BRUSHES))) <= 60_000
 
 
-def test_receptive_field_covers_measured_support():
+@pytest.mark.parametrize("context", [False, True])
+def test_receptive_field_covers_measured_support(context):
     torch.manual_seed(0)
-    m = LineartNet(len(BRUSHES)).eval()
-    x = torch.rand(1, 1, 384, 384, requires_grad=True)
-    m(x, torch.full((1, 1), 3.0), torch.eye(len(BRUSHES))[:1], torch.full((1, 1), 0.3))[0, 0, 192, 192].backward()
+    m = LineartNet(len(BRUSHES), context=context).eval()
+    if context:  # its last layer starts at zero: give the branch a say
+        torch.nn.init.normal_(m.ctx.up.weight, 0, 0.05)
+    x = torch.rand(1, 1, 576, 576, requires_grad=True)
+    m(x, torch.full((1, 1), 3.0), torch.eye(len(BRUSHES))[:1], torch.full((1, 1), 0.3))[0, 0, 288, 288].backward()
     rows = (x.grad[0, 0].abs().sum(1) > 0).nonzero()
     support = int(rows.max() - rows.min() + 1)
     assert support <= receptive_field(m) < 2 * support
@@ -328,18 +331,19 @@ def _cond() -> dict[str, np.ndarray]:
             "faint": np.full((1, 1), 0.3, np.float32)}
 
 
-@pytest.fixture(scope="module")
-def two_plane_model(tmp_path_factory):
-    """A random 2-plane model, exported, with a card the engine reads."""
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "context"])
+def two_plane_model(request, tmp_path_factory):
+    """A random 2-plane model (with and without a context branch), exported, with a card the
+    engine reads."""
     from training.export import export_onnx
     torch.manual_seed(0)
-    m = LineartNet(len(BRUSHES), planes=2).eval()
-    for p in m.parameters():  # FiLM starts at zero: give every layer a say
+    m = LineartNet(len(BRUSHES), planes=2, context=request.param).eval()
+    for p in m.parameters():  # FiLM and the context branch start at zero: give every layer a say
         torch.nn.init.normal_(p, 0, 0.05) if p.dim() < 2 else None
     path = tmp_path_factory.mktemp("m2") / "m2.onnx"
     export_onnx(m, path)
     card = {"name": "m2", "brushes": list(BRUSHES), "thickness_range": [1, 12], "network_thickness_range": [1, 8],
-            "receptive_field": receptive_field(m), "size_multiple": SIZE_MULTIPLE, "bytes_per_pixel": 400.0,
+            "receptive_field": receptive_field(m), "size_multiple": m.size_multiple, "bytes_per_pixel": 400.0,
             "default_faint": 0.3, "image_planes": 2}
     path.with_suffix(".json").write_text(json.dumps(card))
     return m, path
@@ -352,7 +356,7 @@ def test_two_plane_model_takes_blue_and_grey_only_images(two_plane_model, backen
     from smart_lineart.engine import backends
     m, path = two_plane_model
     rng = np.random.default_rng(0)
-    x = rng.random((1, 2, 3 * SIZE_MULTIPLE, 5 * SIZE_MULTIPLE), dtype=np.float32)
+    x = rng.random((1, 2, 3 * m.size_multiple, 5 * m.size_multiple), dtype=np.float32)
     cond = _cond()
     with torch.no_grad():
         ref = m(*(torch.from_numpy(v) for v in (x, cond["thickness"], cond["brush"], cond["faint"]))).numpy()
@@ -406,6 +410,14 @@ def test_a_narrow_one_plane_model_starts_a_wider_two_plane_one_as_it_was(tmp_pat
     wide(x, *cond, logits=True).square().mean().backward()
     assert wide.d1.a.weight.grad[:, 24:32].abs().sum() > 0 and wide.out.weight.grad[:, 24:].abs().sum() > 0
     assert wide.e1.a.weight.grad[:, 4:].abs().sum() > 0  # and the blue plane
+    # a context branch added the same way starts at zero, survives a checkpoint round trip, and learns
+    deep = LineartNet(len(BRUSHES), (32, 64, 96, 160), planes=2, context=True).eval()
+    deep.load_state_dict(initial_weights(str(tmp_path / "one.pt"), deep))
+    assert from_state(deep.state_dict(), len(BRUSHES)).ctx is not None and deep.size_multiple == 2 * SIZE_MULTIPLE
+    with torch.no_grad():
+        assert torch.allclose(deep(x, *cond), one(x[:, :1], *cond), atol=1e-5)
+    deep(x, *cond, logits=True).square().mean().backward()
+    assert deep.ctx.up.weight.grad.abs().sum() > 0
 
 
 def test_training_runs_checkpoints_and_resumes(tmp_path):
