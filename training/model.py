@@ -85,7 +85,6 @@ class LineartNet(nn.Module):
         context: a `Context` branch at the bottleneck (input sizes then multiples of 32)."""
         super().__init__()
         self.planes = planes
-        self.size_multiple = SIZE_MULTIPLE * (2 if context else 1)
         n_cond = n_brushes + 2
         c1, c2, c3, c4 = widths
         self.cond = nn.Sequential(nn.Linear(n_cond, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU())
@@ -105,6 +104,10 @@ class LineartNet(nn.Module):
         self.d1 = Block(2 * c1, c1, nc)
         self.out = nn.Conv2d(c1, 4, 3, 1, 1)
         self.unfold = nn.PixelShuffle(2)
+
+    @property
+    def size_multiple(self) -> int:
+        return SIZE_MULTIPLE * (2 if self.ctx is not None else 1)
 
     def forward(self, image: torch.Tensor, thickness: torch.Tensor, brush: torch.Tensor,
                 faint: torch.Tensor, logits: bool = False) -> torch.Tensor:

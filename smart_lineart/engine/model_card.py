@@ -30,7 +30,7 @@ class ModelCard:
     raw: dict = field(repr=False, compare=False, hash=False)  # the whole card as read
     # output levels (black point, white point) per brush, applied after the network: chosen at
     # export by measurement (training/evaluate.py --levels); missing = (0, 1), as drawn
-    output_levels: dict[str, tuple[float, float]] = field(default_factory=dict, compare=False, hash=False)
+    output_levels: dict[str, tuple[float, float]] = field(default_factory=dict, hash=False)
 
     def tile_memory(self, runtime: str) -> tuple[float, float]:
         """(bytes per tile pixel, MB per run beyond that) of one runtime ("openvino/f32", ...):
@@ -127,10 +127,7 @@ def is_default(card: ModelCard) -> bool:
     """`card` is the default model's, as shipped: a copy with other output levels or thresholds
     (a measurement of them) is another model's card."""
     path = models_dir() / f"{DEFAULT_MODEL}.onnx"
-    if card.path.resolve() != path.resolve():
-        return False
-    shipped = load_card(path)
-    return card == shipped and card.output_levels == shipped.output_levels
+    return card.path.resolve() == path.resolve() and card == load_card(path)
 
 
 def int8_default() -> ModelCard | None:
