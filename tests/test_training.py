@@ -776,6 +776,37 @@ def test_a_loose_sketchers_bundle_is_passes_apart_end_to_end_and_one_target_line
     assert np.median(apart) >= 3.0 and np.median(stagger) >= 10.0, (np.round(apart, 1), np.round(stagger, 1))
 
 
+def test_crossing_bundles_passes_meet_where_side_by_side_ones_stay_apart_like_a_double(monkeypatch):
+    """`Shares.crossing`: a bundle's passes drawn to fan and cross. Side by side, about a third
+    of its pass pairs never come within 1.5 px of each other over the line's middle (as an
+    intended double would not); crossing, far fewer. Either way the target is one line."""
+    from training import synth
+    from training.curves import resample
+    from training.metrics import line_count
+    drawn = _record_drawn_strokes(monkeypatch)
+    x = np.linspace(24.0, 232.0, 80)
+    line = resample(np.stack([x, np.full_like(x, 128.0)], 1))
+    cols = np.arange(50.0, 207.0, 2.0)
+    apart: dict[float, list[bool]] = {0.0: [], 1.0: []}
+    for crossing in apart:
+        for seed in range(40):
+            rng = np.random.default_rng(seed)
+            style = dict(synth.sketch_style(rng), spread=rng.uniform(2.4, 3.6), bundle=1.0, scratch=0.0, width=1.2)
+            drawn.clear()
+            _, traced, _ = synth.render_sketch(rng, [(line, False)], [], 256, 0.3, style, False, crossing=crossing)
+            ys = [np.interp(cols, st.pts[o, 0], st.pts[o, 1], left=np.nan, right=np.nan)
+                  for st in drawn[0] for o in [np.argsort(st.pts[:, 0])]]
+            for i in range(len(ys)):
+                for j in range(i + 1, len(ys)):
+                    d = (ys[i] - ys[j])[~np.isnan(ys[i] - ys[j])]
+                    if len(d) >= 20:
+                        apart[crossing].append(bool(np.all(d >= 1.5) or np.all(d <= -1.5)))
+            target = synth.render_target(traced, 256, 1.5, synth.BRUSHES[0])[96:161, 118:139].mean(1)
+            assert line_count(target < 0.5) == 1, (crossing, seed, np.round(target, 2))
+    assert np.mean(apart[0.0]) > 0.25 and np.mean(apart[1.0]) < 0.6 * np.mean(apart[0.0]), \
+        {k: round(float(np.mean(v)), 3) for k, v in apart.items()}
+
+
 def test_a_tufts_lines_meet_at_the_root_and_part_as_two_lines():
     """A tuft (Bee02's wing roots): 3-7 lines from one root, merged where they meet, and at a
     third of their length apart by the ink width and 3 px, so the target has each line whole."""

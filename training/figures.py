@@ -38,7 +38,7 @@ class Fill:
 @dataclass(frozen=True)
 class Shares:
     """Training options: the share of drawings given a `venation`, a line `beside` a sketched
-    line, a `fork`. At 0 (the held-out set, the tests' samples) nothing more is drawn from the
+    line, a `fork`; the share of bundles whose passes cross. At 0 (the held-out set, the tests' samples) nothing more is drawn from the
     stream, so those stay as they are."""
     vein: float = field(default=0.0, metadata={"help": "share of training drawings given a wing or leaf with small, "
                                                        "close veins (figures.venation)"})
@@ -48,6 +48,9 @@ class Shares:
     fork: float = field(default=0.0, metadata={"help": "share of training drawings given a sketched line with a light "
                                                        "line leaving it, drawn once (figures.fork), two whole lines "
                                                        "in the target"})
+    crossing: float = field(default=0.0, metadata={"help": "share of a loose sketcher's bundles drawn with passes that "
+                                                           "fan and cross (synth.CROSSING) rather than lying side by "
+                                                           "side, one line in the target"})
 
 
 @dataclass

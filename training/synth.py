@@ -358,6 +358,13 @@ def sketch_style(rng) -> dict:
     return style
 
 
+# A bundle whose passes fan and cross: whole passes shifted by 0.4 of the spread (not all of it),
+# fanning by at least 0.8 of it. Of a side-by-side bundle's pass pairs 32% never come within 1.5 px
+# of each other over the line's middle: parallel like an intended double, the cue for one line only
+# the drawing's looseness; of these 13% (straight 200 px lines, spread 2.4-3.6 px)
+CROSSING = {"shift": 0.4, "fan": 0.8}
+
+
 def min_gap(style: dict, thickness: float) -> float:
     """Spacing that keeps parallel intended lines apart in both the sketch and the target."""
     return max(thickness + 2.5, 4.0 * style["spread"] + 2.5)  # a tidy sketcher's lines 4 px apart stay two
@@ -370,13 +377,15 @@ def pass_reach(style: dict, thickness: float) -> float:
 
 
 def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blue: bool | None = None,
-                  extra: Details | None = None) -> tuple[np.ndarray, list[tuple[np.ndarray, bool]], list[str]]:
+                  extra: Details | None = None, crossing: float = 0.0
+                  ) -> tuple[np.ndarray, list[tuple[np.ndarray, bool]], list[str]]:
     """A rough sketch of the drawing: HxWx3 (paper) or HxWx4 (transparent layer), 0..1, the
     lines an inker traces through it (see `_sketch_strokes`), to render the target from, and
     how each of them was sketched (one of LINE_KINDS, for measuring what a model misses).
     blue: force a non-photo-blue underdrawing on (True) or off (False); None: 40% of sketches.
     extra: structured parts; their hatching is drawn once per line, their spot blacks
-    scribbled in and outlined (the fills themselves go to the target unchanged)."""
+    scribbled in and outlined (the fills themselves go to the target unchanged).
+    crossing: the share of bundles drawn with `CROSSING` passes (`figures.Shares.crossing`)."""
     extra = extra or Details()
     strokes, traced, kinds = [], [], []
     for pts, closed in list(curves) + extra.curves:
@@ -392,6 +401,8 @@ def render_sketch(rng, curves, guides, size: int, faint: float, style: dict, blu
             # intended lines keep `min_gap` apart, so the drawing's looseness tells them from a double
             n, how = int(rng.integers(3, 7)), dict(style, shift=1.0, overshoot=rng.uniform(6, 6 + 4 * style["spread"]))
             kind = "bundle"
+            if crossing and rng.random() < crossing:
+                how.update(CROSSING, fan=max(style["fan"], CROSSING["fan"]))
         passes, centre = _sketch_strokes(rng, pts, closed, how, darkness, n)
         strokes += passes
         traced.append((centre, closed))
@@ -594,7 +605,7 @@ def make_pair(rng: np.random.Generator, size: int = 256, brush: int | None = Non
     style = style or sketch_style(rng)
     curves, guides, scale = random_drawing(rng, size, min_gap(style, thickness))
     extra = details(rng, size, scale, thickness, shares, pass_reach(style, thickness))
-    sketch, traced, kinds = render_sketch(rng, curves, guides, size, faint, style, blue, extra)
+    sketch, traced, kinds = render_sketch(rng, curves, guides, size, faint, style, blue, extra, shares.crossing)
     grey, blue_u8 = sketch_u8(sketch)
     net_input = measure_levels(grey).apply(grey, 0, 0)
     target = render_target(traced, size, thickness, BRUSHES[brush], extra.fills)
