@@ -38,8 +38,8 @@ class Fill:
 @dataclass(frozen=True)
 class Shares:
     """Training options: the share of drawings given a `venation`, a line `beside` a sketched
-    line, a `fork`; the share of bundles whose passes cross. At 0 (the held-out set, the tests' samples) nothing more is drawn from the
-    stream, so those stay as they are."""
+    line, a `fork`; the share of bundles whose passes cross. At 0 (the held-out set, the tests'
+    samples) nothing more is drawn from the stream, so those stay as they are."""
     vein: float = field(default=0.0, metadata={"help": "share of training drawings given a wing or leaf with small, "
                                                        "close veins (figures.venation)"})
     beside: float = field(default=0.0, metadata={"help": "share of training drawings given a sketched line with a line "

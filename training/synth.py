@@ -359,9 +359,9 @@ def sketch_style(rng) -> dict:
 
 
 # A bundle whose passes fan and cross: whole passes shifted by 0.4 of the spread (not all of it),
-# fanning by at least 0.8 of it. Of a side-by-side bundle's pass pairs 32% never come within 1.5 px
+# fanning by at least 0.8 of it. Of a side-by-side bundle's pass pairs 31% never come within 1.5 px
 # of each other over the line's middle: parallel like an intended double, the cue for one line only
-# the drawing's looseness; of these 13% (straight 200 px lines, spread 2.4-3.6 px)
+# the drawing's looseness; of these 10% (straight 208 px lines, spread 2.4-3.6 px: the test)
 CROSSING = {"shift": 0.4, "fan": 0.8}
 
 
