@@ -71,6 +71,19 @@ def test_synthesis_is_reproducible_and_guides_stay_out_of_target():
     assert not np.array_equal(a.target, make_pair(np.random.default_rng(6), 128).target)
 
 
+def test_thin_share_inks_that_share_of_drawings_thin_and_leaves_the_rest_as_before():
+    """`--thin-share`: that share of drawings is inked at widths from THIN_RANGE, the rest from
+    the whole THICKNESS_RANGE; at 0 nothing more is drawn from the stream (held-out sets stay)."""
+    from training.synth import THICKNESS_RANGE, THIN_RANGE
+    rng = np.random.default_rng(3)
+    widths = np.array([make_pair(rng, 64, shares=Shares(thin=0.5)).thickness for _ in range(60)])
+    assert widths.min() >= THICKNESS_RANGE[0] and widths.max() <= THICKNESS_RANGE[1]
+    # log-uniform over 1-8 px puts a third under 2 px; half thin on top of that: two thirds
+    assert 0.5 <= np.mean(widths <= THIN_RANGE[1]) <= 0.85, np.round(widths, 1)
+    plain = make_pair(np.random.default_rng(5), 128, shares=Shares(thin=0.0))
+    np.testing.assert_array_equal(plain.target, make_pair(np.random.default_rng(5), 128).target)
+
+
 def test_target_lines_know_how_they_were_sketched_and_the_eval_counts_misses_by_kind():
     """`make_pair` keeps each traced line's kind (LINE_KINDS), whose masks cover the target, so
     the eval's recall_by_kind can say which kind of line a model misses."""
@@ -243,6 +256,22 @@ def test_stop_after_ends_a_stage_early_on_its_own_schedule():
     state = {"seconds": 54.5 * 60, "since_best": 0}
     assert _finished(state, a) and a.minutes == 120  # the learning-rate schedule still spans 120 min
     assert not _finished(state, parser().parse_args(["--run", "r", "--minutes", "120"]))
+
+
+def test_bundle_span_classes_measure_first_to_last_inked_pixel():
+    """The bundle measure's classes (`evaluate.span_class`): the ink's extent across the
+    section, first to last pixel darker than BUNDLE_INK, whatever lies between."""
+    from training.evaluate import BUNDLE_INK, span_class
+    section = np.ones(41, np.float32)
+    assert span_class(section) == "0-10"
+    section[[15, 24]] = BUNDLE_INK - 0.05  # two passes 10 px apart end to end, paper between
+    assert span_class(section) == "10-14"
+    section[28] = BUNDLE_INK + 0.05  # lighter than the ink level: not counted
+    assert span_class(section) == "10-14"
+    section[27] = 0.0
+    assert span_class(section) == "10-14"  # 13 px wide
+    section[28] = 0.0
+    assert span_class(section) == "14+"  # 14 px wide starts the next class
 
 
 def test_gaps_open_counts_the_paper_between_close_lines():

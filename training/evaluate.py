@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from smart_lineart.engine.model_card import load_card
-from smart_lineart.engine.preprocess import sketch_u8, to_uint8
+from smart_lineart.engine.preprocess import measure_levels, sketch_u8, to_uint8
 from smart_lineart.engine.tiling import Engine
 from smart_lineart.settings import Settings
 from training import strokes_eval
@@ -249,6 +249,21 @@ CLOSE_SPACINGS = (4.0, 5.0, 6.0)
 CLOSE_SKETCHES = 400  # per measure of `close_lines`: at 36 its shares were off by up to 0.2
 BESIDE_SPACING = 8.0  # a restroke's pass parts 3-7 px: toward the line beside, it may touch it
 FORK_APART_PX = 6.0  # a fork's cross-sections counted: 1.5 px lines with 4.5 px of paper between
+# the bundle measure also by how wide its passes' ink spans at each cross-section (darker than
+# BUNDLE_INK on the engine's normalised input; a third of the cross-sections in each class):
+# whether a stage merges wide bundles is then seen apart from whether it merges close doubles
+BUNDLE_SPANS = (10, 14)
+BUNDLE_INK = 0.75
+
+
+def span_class(section: np.ndarray) -> str:
+    """How wide a cross-section's ink spans (first to last pixel darker than BUNDLE_INK on the
+    network's 0..1 input), as one of BUNDLE_SPANS' classes: "0-10", "10-14", "14+" px."""
+    ink = np.flatnonzero(section < BUNDLE_INK)
+    width = int(ink[-1] - ink[0] + 1) if ink.size else 0
+    bounds = (0, *BUNDLE_SPANS)
+    k = int(np.searchsorted(BUNDLE_SPANS, width, side="right"))
+    return f"{bounds[k]}+" if k == len(BUNDLE_SPANS) else f"{bounds[k]}-{bounds[k + 1]}"
 
 
 def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
@@ -263,7 +278,9 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
     (`figures.beside`: girl.png's shoulder badge), the share drawn as two; where a light line
     drawn once leaves a sketched line (`figures.fork`: Pig02.png's ear), the share of
     cross-sections FORK_APART_PX or more apart drawn as two (dashes leave one). A network that
-    merges everything scores 0 and 1, one that splits everything 1 and less.
+    merges everything scores 0 and 1, one that splits everything 1 and less. Bundles are also
+    scored by how wide their ink spans at each cross-section (`span_class`): most are lost
+    where the passes lie far apart, not where they lie as close as a double.
 
     n sketches per measure, each measure from its own stream (one measure's sketches do not
     shift with another's). One sketcher's cross-sections go together, so the sketches, not the
@@ -275,21 +292,27 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
     def line(y: float) -> np.ndarray:
         return resample(np.stack([x, np.full_like(x, y)], 1))
 
-    def drawn(rng, extra: Details, curves: list | None = None, style: dict | None = None) -> np.ndarray:
-        """The engine's lines at 1.5 px for a sketch of these figures (1 paper, 0 ink)."""
+    def drawn(rng, extra: Details, curves: list | None = None, style: dict | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """The engine's lines at 1.5 px for a sketch of these figures (1 paper, 0 ink), and the
+        sketch as the engine feeds it to the network."""
         sketch, *_ = render_sketch(rng, curves or [], [], size, engine.card.default_faint, style or sketch_style(rng),
                                   False, extra)
         grey, blue = sketch_u8(sketch)
-        return engine.run(grey, Settings(1.5), blue=blue).astype(np.float32) / 255
+        return engine.run(grey, Settings(1.5), blue=blue).astype(np.float32) / 255, measure_levels(grey).apply(grey, 0, 0)
 
-    def share(measure: int, count: int, sketch: Callable[[np.random.Generator], tuple]) -> float:
+    def share(measure: int, count: int, sketch: Callable[[np.random.Generator], tuple],
+              by_span: dict[str, list[bool]] | None = None) -> float:
         """Share of cross-sections with `count` lines over n sketches; sketch(rng) gives
-        `drawn`'s arguments after rng."""
+        `drawn`'s arguments after rng. by_span: also each cross-section's hit, by `span_class`."""
         rng = np.random.default_rng([EVAL_SEED + 8, measure])
         hits = []
         for _ in range(n):
-            out = drawn(rng, *sketch(rng))
-            hits += [line_count(out[middle - 12:middle + 13, c] < 0.5) == count for c in cols]
+            out, seen = drawn(rng, *sketch(rng))
+            for c in cols:
+                hits.append(line_count(out[middle - 12:middle + 13, c] < 0.5) == count)
+                if by_span is not None:
+                    by_span.setdefault(span_class(seen[middle - 20:middle + 21, c]), []).append(hits[-1])
         return round(float(np.mean(hits)), 3)
 
     def beside_passes(rng) -> tuple:
@@ -300,11 +323,15 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
     def double(d: float) -> Callable[[np.random.Generator], tuple]:
         return lambda rng: (Details(hatches=[[line(middle - d / 2), line(middle + d / 2)]]),)
 
-    res = {f"double_{d:g}px_as_two": share(i, 2, double(d)) for i, d in enumerate(CLOSE_SPACINGS)}
+    res: dict[str, float | dict] = {f"double_{d:g}px_as_two": share(i, 2, double(d)) for i, d in enumerate(CLOSE_SPACINGS)}
     res["passes_as_one"] = share(3, 1, lambda rng: (Details(), [(line(middle), False)]))
     res["restroke_as_one"] = share(4, 1, lambda rng: (Details(restrokes=[line(middle)]),))
+    spans: dict[str, list[bool]] = {}
     res["bundle_as_one"] = share(5, 1, lambda rng: (Details(), [(line(middle), False)],
-                                                    dict(sketch_style(rng), spread=rng.uniform(2.4, 3.6), bundle=1.0)))
+                                                    dict(sketch_style(rng), spread=rng.uniform(2.4, 3.6), bundle=1.0)),
+                                 spans)
+    res["bundle_as_one_by_span"] = {k: {"share": round(float(np.mean(spans[k])), 3), "cross_sections": len(spans[k])}
+                                    for k in sorted(spans, key=lambda k: int(k.split("-")[0].rstrip("+")))}
     res["restroke_beside_line_as_two"] = share(6, 2, lambda rng: (Details(hatches=[[line(middle + BESIDE_SPACING / 2)]],
                                                                           restrokes=[line(middle - BESIDE_SPACING / 2)]),))
     res["line_beside_passes_as_two"] = share(7, 2, beside_passes)
@@ -314,7 +341,7 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
         style = sketch_style(rng)
         extra = Details()
         fork(rng, line(middle), pass_reach(style, 1.5), 1.5, extra)
-        out = drawn(rng, extra, style=style)
+        out, _ = drawn(rng, extra, style=style)
         branch = extra.forks[0][1]
         order = np.argsort(branch[:, 0])
         for c in range(int(x[0]), int(x[-1]) + 1, 4):

@@ -38,7 +38,7 @@ class Fill:
 @dataclass(frozen=True)
 class Shares:
     """Training options: the share of drawings given a `venation`, a line `beside` a sketched
-    line, a `fork`; the share of bundles whose passes cross. At 0 (the held-out set, the tests'
+    line, a `fork`; the share of bundles whose passes cross; the share of drawings inked thin. At 0 (the held-out set, the tests'
     samples) nothing more is drawn from the stream, so those stay as they are."""
     vein: float = field(default=0.0, metadata={"help": "share of training drawings given a wing or leaf with small, "
                                                        "close veins (figures.venation)"})
@@ -51,6 +51,8 @@ class Shares:
     crossing: float = field(default=0.0, metadata={"help": "share of a loose sketcher's bundles drawn with passes that "
                                                            "fan and cross (synth.CROSSING) rather than lying side by "
                                                            "side, one line in the target"})
+    thin: float = field(default=0.0, metadata={"help": "share of training drawings inked at a width drawn from "
+                                                       "synth.THIN_RANGE instead of the whole THICKNESS_RANGE"})
 
 
 @dataclass
