@@ -250,8 +250,9 @@ CLOSE_SKETCHES = 400  # per measure of `close_lines`: at 36 its shares were off 
 BESIDE_SPACING = 8.0  # a restroke's pass parts 3-7 px: toward the line beside, it may touch it
 FORK_APART_PX = 6.0  # a fork's cross-sections counted: 1.5 px lines with 4.5 px of paper between
 # the bundle measure also by how wide its passes' ink spans at each cross-section (darker than
-# BUNDLE_INK on the engine's normalised input; a third of the cross-sections in each class):
-# whether a stage merges wide bundles is then seen apart from whether it merges close doubles
+# BUNDLE_INK on the engine's normalised input): whether a stage merges wide bundles is then seen
+# apart from whether it merges close doubles. lineart-v52: 0.80 / 0.63 / 0.42 as one, over a
+# quarter / a third / half of the cross-sections; lineart-v5 (merging every double) 0.88 / 0.53 / 0.40
 BUNDLE_SPANS = (10, 14)
 BUNDLE_INK = 0.75
 
