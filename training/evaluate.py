@@ -255,6 +255,7 @@ FORK_APART_PX = 6.0  # a fork's cross-sections counted: 1.5 px lines with 4.5 px
 # quarter / a third / half of the cross-sections; lineart-v5 (merging every double) 0.88 / 0.53 / 0.40
 BUNDLE_SPANS = (10, 14)
 BUNDLE_INK = 0.75
+SPAN_CLASSES = tuple(f"{a}-{b}" for a, b in zip((0, *BUNDLE_SPANS), BUNDLE_SPANS)) + (f"{BUNDLE_SPANS[-1]}+",)
 
 
 def span_class(section: np.ndarray) -> str:
@@ -262,9 +263,7 @@ def span_class(section: np.ndarray) -> str:
     network's 0..1 input), as one of BUNDLE_SPANS' classes: "0-10", "10-14", "14+" px."""
     ink = np.flatnonzero(section < BUNDLE_INK)
     width = int(ink[-1] - ink[0] + 1) if ink.size else 0
-    bounds = (0, *BUNDLE_SPANS)
-    k = int(np.searchsorted(BUNDLE_SPANS, width, side="right"))
-    return f"{bounds[k]}+" if k == len(BUNDLE_SPANS) else f"{bounds[k]}-{bounds[k + 1]}"
+    return SPAN_CLASSES[int(np.searchsorted(BUNDLE_SPANS, width, side="right"))]
 
 
 def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
@@ -296,11 +295,11 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
     def drawn(rng, extra: Details, curves: list | None = None, style: dict | None = None
               ) -> tuple[np.ndarray, np.ndarray]:
         """The engine's lines at 1.5 px for a sketch of these figures (1 paper, 0 ink), and the
-        sketch as the engine feeds it to the network."""
+        sketch's grey plane."""
         sketch, *_ = render_sketch(rng, curves or [], [], size, engine.card.default_faint, style or sketch_style(rng),
                                   False, extra)
         grey, blue = sketch_u8(sketch)
-        return engine.run(grey, Settings(1.5), blue=blue).astype(np.float32) / 255, measure_levels(grey).apply(grey, 0, 0)
+        return engine.run(grey, Settings(1.5), blue=blue).astype(np.float32) / 255, grey
 
     def share(measure: int, count: int, sketch: Callable[[np.random.Generator], tuple],
               by_span: dict[str, list[bool]] | None = None) -> float:
@@ -309,11 +308,12 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
         rng = np.random.default_rng([EVAL_SEED + 8, measure])
         hits = []
         for _ in range(n):
-            out, seen = drawn(rng, *sketch(rng))
-            for c in cols:
-                hits.append(line_count(out[middle - 12:middle + 13, c] < 0.5) == count)
-                if by_span is not None:
-                    by_span.setdefault(span_class(seen[middle - 20:middle + 21, c]), []).append(hits[-1])
+            out, grey = drawn(rng, *sketch(rng))
+            hits += [line_count(out[middle - 12:middle + 13, c] < 0.5) == count for c in cols]
+            if by_span is not None:  # on the sketch as the engine feeds it to the network
+                seen = measure_levels(grey).apply(grey, 0, 0)
+                for c, hit in zip(cols, hits[-len(cols):]):
+                    by_span.setdefault(span_class(seen[middle - 20:middle + 21, c]), []).append(hit)
         return round(float(np.mean(hits)), 3)
 
     def beside_passes(rng) -> tuple:
@@ -332,7 +332,7 @@ def close_lines(engine: Engine, n: int, size: int = 128) -> dict:
                                                     dict(sketch_style(rng), spread=rng.uniform(2.4, 3.6), bundle=1.0)),
                                  spans)
     res["bundle_as_one_by_span"] = {k: {"share": round(float(np.mean(spans[k])), 3), "cross_sections": len(spans[k])}
-                                    for k in sorted(spans, key=lambda k: int(k.split("-")[0].rstrip("+")))}
+                                    for k in SPAN_CLASSES if k in spans}
     res["restroke_beside_line_as_two"] = share(6, 2, lambda rng: (Details(hatches=[[line(middle + BESIDE_SPACING / 2)]],
                                                                           restrokes=[line(middle - BESIDE_SPACING / 2)]),))
     res["line_beside_passes_as_two"] = share(7, 2, beside_passes)
